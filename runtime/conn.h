@@ -1,0 +1,106 @@
+/* conn.h — a connection and its transport (Twisted's ITransport).
+ *
+ * One allocation holds the connection and the protocol's per-connection
+ * state.  A connection is owned by the runtime: it is freed right after
+ * on_disconnect returns, so never keep a weft_conn * past that callback.
+ * The same type serves sockets and the in-memory test transport (memconn.h).
+ */
+#ifndef WEFT_CONN_H
+#define WEFT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "error.h"
+
+typedef struct weft_conn weft_conn;
+typedef struct weft_factory weft_factory;
+typedef struct weft_reactor weft_reactor;
+struct evbuffer;
+
+/* IPushProducer: called when output crosses the watermarks. */
+typedef struct weft_producer {
+    void (*pause_producing)(weft_conn *c, void *arg);
+    void (*resume_producing)(weft_conn *c, void *arg);
+    void (*stop_producing)(weft_conn *c, void *arg);   /* optional */
+} weft_producer;
+
+/* ---- public API ------------------------------------------------------- */
+
+/* The protocol's per-connection state (state_size bytes, zeroed). */
+void *weft_conn_state(weft_conn *c);
+weft_factory *weft_conn_factory(const weft_conn *c);
+weft_reactor *weft_conn_reactor(const weft_conn *c);
+/* A pointer the user may hang anything on; the runtime never touches it. */
+void weft_conn_set_user(weft_conn *c, void *user);
+void *weft_conn_user(const weft_conn *c);
+
+/* Writing.  All return 0, or WEFT_ECLOSED once close/abort was called (the
+ * bytes are dropped), or WEFT_ENOMEM.  Bytes are copied. */
+int weft_write(weft_conn *c, const void *data, size_t len);
+int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt);
+int weft_printf(weft_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writes line + the connection's delimiter in one write (sendLine). */
+int weft_send_line(weft_conn *c, const void *line, size_t len);
+/* Delimiter used by weft_send_line; generated parsers set it on every mode
+ * switch.  The bytes are not copied: pass storage that outlives c.
+ * Default "\r\n". */
+void weft_conn_set_delimiter(weft_conn *c, const char *delim, size_t len);
+/* Sends len bytes of fd from offset without copying (sendfile where the
+ * transport allows).  Takes ownership of fd, even on failure. */
+int weft_write_file(weft_conn *c, int fd, off_t offset, off_t len);
+/* The output buffer itself, for batching many small writes; bytes added
+ * here count toward the watermarks like any other write. */
+struct evbuffer *weft_conn_output(weft_conn *c);
+/* Bytes written but not yet sent. */
+size_t weft_conn_pending(const weft_conn *c);
+
+/* loseConnection: stop reading, flush everything already written (and wait
+ * for a registered producer to unregister), then close; reason WEFT_EDONE.
+ * Idempotent; safe from any callback. */
+void weft_close(weft_conn *c);
+/* Like weft_close but the disconnect reason is `code` with `text` (copied),
+ * e.g. WEFT_ELINE_TOO_LONG or WEFT_EPROTOCOL. */
+void weft_close_reason(weft_conn *c, int code, const char *text);
+/* abortConnection: drop buffered output, close now; reason WEFT_EABORTED.
+ * on_disconnect still runs, but after the current callback returns. */
+void weft_abort(weft_conn *c);
+/* True once close or abort was called: no further protocol callback will
+ * run except on_eof/on_disconnect. */
+bool weft_conn_closing(const weft_conn *c);
+
+/* Stops reading from the peer (pauseProducing of the transport).  Bytes
+ * already read stay buffered and are not delivered until resumed. */
+void weft_conn_pause(weft_conn *c);
+/* Resumes reading and delivers buffered bytes: at once when called outside
+ * this connection's feed, otherwise as soon as the current feed returns. */
+void weft_conn_resume(weft_conn *c);
+bool weft_conn_paused(const weft_conn *c);
+
+/* Closes the connection with reason WEFT_ETIMEDOUT after `seconds` with no
+ * bytes read or written; 0 disables.  Resets on every read and write. */
+void weft_conn_set_idle_timeout(weft_conn *c, double seconds);
+
+/* Output flow control: above `high` bytes pending the producer's
+ * pause_producing runs; back below `low`, resume_producing.  Defaults
+ * 64 KiB / 16 KiB (Twisted uses 64 KiB). */
+void weft_conn_set_watermarks(weft_conn *c, size_t high, size_t low);
+/* Registers (or with NULL unregisters) the producer; vt must outlive it. */
+void weft_conn_set_producer(weft_conn *c, const weft_producer *vt, void *arg);
+
+/* Addresses.  Return NULL where there is none (memconn). *len may be NULL. */
+const struct sockaddr *weft_conn_peer(const weft_conn *c, socklen_t *len);
+const struct sockaddr *weft_conn_host(const weft_conn *c, socklen_t *len);
+/* "127.0.0.1:5000", "[::1]:5000", "unix:/path"; valid while c lives. */
+const char *weft_conn_peer_text(weft_conn *c);
+const char *weft_conn_host_text(weft_conn *c);
+
+/* Formats a sockaddr as above into buf; returns buf. */
+char *weft_sockaddr_text(const struct sockaddr *sa, socklen_t len,
+                         char *buf, size_t size);
+
+#endif
