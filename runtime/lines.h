@@ -27,6 +27,14 @@
 
 typedef struct weft_lines weft_lines;
 
+/* A capture or a piece of input: pointer and length, valid during the
+ * callback it is passed to only.  p is NULL for an optional capture that
+ * did not occur. */
+typedef struct weft_span {
+    const char *p;
+    size_t len;
+} weft_span;
+
 typedef enum weft_mode_kind {
     WEFT_MODE_LINE,      /* lines ended by delim, at most max_line bytes */
     WEFT_MODE_COUNTED,   /* exactly the count given on entry, then trailer */
