@@ -1,0 +1,700 @@
+"""Integration tests of the first example programs: weft-echo, weft-qotd and
+weft-nc, run as real processes over real sockets on 127.0.0.1 (and ::1 and
+unix sockets).
+
+Programs come from $WEFT_BIN (default build/asan/bin), so under `make test`
+they run with AddressSanitizer + LeakSanitizer: every clean stop is also
+checked for a zero exit status and a sanitizer-free stderr, which is how a
+leak fails these tests.
+
+Every socket and every process wait has a timeout; every process a test
+starts is killed (by its own Popen handle) in tearDown if still alive.
+"""
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
+TIMEOUT = 20.0          # generous upper bound for anything that should happen
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+LISTENING = re.compile(r"^(weft-[a-z]+): listening on (\S+)$")
+
+
+def prog(name):
+    return os.path.join(BIN, name)
+
+
+class Proc:
+    """A started program whose stderr is collected line by line by a
+    thread, so a test can wait for "listening on" lines and later check for
+    sanitizer reports."""
+
+    def __init__(self, name, args, stdin=subprocess.DEVNULL,
+                 stdout=subprocess.PIPE):
+        self.name = name
+        self.p = subprocess.Popen([prog(name)] + list(args), stdin=stdin,
+                                  stdout=stdout, stderr=subprocess.PIPE)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.eof = False
+        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.reader.start()
+
+    def _read_stderr(self):
+        for raw in self.p.stderr:
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def wait_listening(self, count, timeout=TIMEOUT):
+        """Returns the addresses of the first `count` "listening on" lines
+        ("tcp:127.0.0.1:4321", "unix:/tmp/x")."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                addrs = [m.group(2) for m in map(LISTENING.match, self.lines)
+                         if m]
+                if len(addrs) >= count:
+                    return addrs[:count]
+                left = deadline - time.monotonic()
+                if self.eof or left <= 0:
+                    raise AssertionError(
+                        "%s: no %d listening lines; stderr: %r" %
+                        (self.name, count, self.lines))
+                self.cond.wait(left)
+
+    def stderr_text(self):
+        self.reader.join(TIMEOUT)
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def wait(self, timeout=TIMEOUT):
+        rc = self.p.wait(timeout)
+        return rc, self.stderr_text()
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(TIMEOUT)
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            if f:
+                f.close()
+
+
+def tcp_port(addr):
+    """"tcp:127.0.0.1:4321" or "tcp6:[::1]:4321" -> 4321."""
+    return int(addr.rsplit(":", 1)[1])
+
+
+def recv_exactly(s, n, timeout=TIMEOUT):
+    s.settimeout(timeout)
+    chunks, got = [], 0
+    while got < n:
+        b = s.recv(min(n - got, 1 << 16))
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+def recv_until_eof(s, timeout=TIMEOUT):
+    s.settimeout(timeout)
+    chunks = []
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def free_port():
+    """A port nothing listens on right now (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port, host="127.0.0.1", family=socket.AF_INET):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect((host, port))
+    return s
+
+
+def ipv6_loopback_works():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def tcp_queues(local_port, remote_port):
+    """(tx_queue, rx_queue) of the loopback TCP socket local_port ->
+    remote_port from /proc/net/tcp, or None."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == local_port and
+                    int(remote.split(":")[1], 16) == remote_port):
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+class ProgramTest(unittest.TestCase):
+
+    def setUp(self):
+        self.procs = []
+        self.socks = []
+        self.tmp = tempfile.TemporaryDirectory(prefix="weft-test-")
+
+    def tearDown(self):
+        for s in self.socks:
+            s.close()
+        for p in self.procs:
+            p.kill()
+        self.tmp.cleanup()
+
+    # ---- helpers ------------------------------------------------------
+    def start(self, name, *args, **kw):
+        p = Proc(name, args, **kw)
+        self.procs.append(p)
+        return p
+
+    def server(self, name, *args, count=1):
+        """Starts a server, returns (proc, [bound addresses])."""
+        p = self.start(name, *args)
+        return p, p.wait_listening(count)
+
+    def sock(self, port, **kw):
+        s = connect(port, **kw)
+        self.socks.append(s)
+        return s
+
+    def assert_clean(self, text):
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, text)
+
+    def stop_cleanly(self, p, sig=signal.SIGTERM):
+        """Signals p and checks it exits 0 with no sanitizer report."""
+        p.signal(sig)
+        rc, err = p.wait()
+        self.assertEqual(rc, 0, "%s exited %d after %s; stderr:\n%s" %
+                         (p.name, rc, sig.name, err))
+        self.assert_clean(err)
+        return err
+
+    def run_prog(self, name, *args, stdin=subprocess.DEVNULL, timeout=TIMEOUT):
+        r = subprocess.run([prog(name)] + list(args), stdin=stdin,
+                           capture_output=True, timeout=timeout)
+        return (r.returncode, r.stdout.decode("utf-8", "replace"),
+                r.stderr.decode("utf-8", "replace"))
+
+    def echo_roundtrip(self, s, data):
+        """Sends data from a thread while reading the echo here, so neither
+        side's buffers need to hold it all."""
+        errors = []
+
+        def send():
+            try:
+                s.sendall(data)
+            except OSError as e:
+                errors.append(e)
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        got = recv_exactly(s, len(data))
+        t.join(TIMEOUT)
+        self.assertFalse(errors)
+        self.assertEqual(len(got), len(data))
+        self.assertTrue(got == data, "echoed bytes differ")
+
+
+class EchoTest(ProgramTest):
+
+    def test_small_roundtrip_and_sigterm(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        self.assertTrue(addr.startswith("tcp:127.0.0.1:"), addr)
+        s = self.sock(tcp_port(addr))
+        s.sendall(b"hello\r\n")
+        self.assertEqual(recv_exactly(s, 7), b"hello\r\n")
+        s.sendall(b"x")
+        self.assertEqual(recv_exactly(s, 1), b"x")
+        s.close()
+        self.stop_cleanly(p)
+
+    def test_one_mebibyte_binary(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        data = random.Random(1).randbytes(1 << 20)
+        s = self.sock(tcp_port(addr))
+        self.echo_roundtrip(s, data)
+        self.stop_cleanly(p)
+
+    def test_several_clients_at_once(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        socks = [self.sock(tcp_port(addr)) for _ in range(20)]
+        for i, s in enumerate(socks):
+            s.sendall(b"client %d\n" % i)
+        for i, s in enumerate(socks):
+            want = b"client %d\n" % i
+            self.assertEqual(recv_exactly(s, len(want)), want)
+        self.stop_cleanly(p)
+
+    def test_several_listen_endpoints(self):
+        path = os.path.join(self.tmp.name, "echo.sock")
+        p, addrs = self.server("weft-echo",
+                               "--listen", "tcp:0:interface=127.0.0.1",
+                               "-l", "tcp:0:interface=127.0.0.1",
+                               "--listen", "unix:" + path, count=3)
+        tcp = [a for a in addrs if a.startswith("tcp:")]
+        self.assertEqual(len(tcp), 2, addrs)
+        self.assertNotEqual(tcp_port(tcp[0]), tcp_port(tcp[1]))
+        self.assertIn("unix:" + path, addrs)
+        for a in tcp:
+            s = self.sock(tcp_port(a))
+            s.sendall(a.encode())
+            self.assertEqual(recv_exactly(s, len(a)), a.encode())
+        u = socket.socket(socket.AF_UNIX)
+        self.socks.append(u)
+        u.settimeout(TIMEOUT)
+        u.connect(path)
+        u.sendall(b"over unix")
+        self.assertEqual(recv_exactly(u, 9), b"over unix")
+        self.stop_cleanly(p)
+
+    def test_unix_socket_file_removed_on_sigterm(self):
+        path = os.path.join(self.tmp.name, "e.sock")
+        p, (addr,) = self.server("weft-echo", "--listen", "unix:" + path)
+        self.assertEqual(addr, "unix:" + path)
+        self.assertTrue(os.path.exists(path))
+        u = socket.socket(socket.AF_UNIX)
+        self.socks.append(u)
+        u.settimeout(TIMEOUT)
+        u.connect(path)
+        data = random.Random(2).randbytes(300000)
+        self.echo_roundtrip(u, data)
+        self.stop_cleanly(p)
+        self.assertFalse(os.path.exists(path), "socket file left behind")
+
+    @unittest.skipUnless(ipv6_loopback_works(), "no IPv6 loopback here")
+    def test_tcp6(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp6:0:interface=\\:\\:1")
+        s = self.sock(tcp_port(addr), host="::1", family=socket.AF_INET6)
+        s.sendall(b"six")
+        self.assertEqual(recv_exactly(s, 3), b"six")
+        self.stop_cleanly(p)
+
+    def test_sigint_stops_cleanly(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        s = self.sock(tcp_port(addr))
+        s.sendall(b"a")
+        self.assertEqual(recv_exactly(s, 1), b"a")
+        self.stop_cleanly(p, signal.SIGINT)
+        # The open connection was closed by the stop.
+        self.assertEqual(recv_until_eof(s), b"")
+
+    def test_sigterm_flushes_data_written_before_stop(self):
+        """A client that reads slowly has echoed bytes waiting in the
+        server's own output buffer when SIGTERM arrives; they must all
+        arrive before the server closes."""
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        port = tcp_port(addr)
+        s = socket.socket()
+        self.socks.append(s)
+        # A tiny receive window keeps the echo from vanishing into kernel
+        # buffers, so most of it waits in weft's output buffer.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", port))
+        me = s.getsockname()[1]
+        # Below the 64 KiB high-water mark, so the server reads it all.
+        data = random.Random(3).randbytes(60000)
+        s.sendall(data)
+        # Wait until the server has read everything we sent (its receive
+        # queue is empty): closing with unread input would send a reset.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            q = tcp_queues(port, me)
+            mine = tcp_queues(me, port)
+            if q is not None and mine is not None and q[1] == 0 and \
+                    mine[0] == 0:
+                break
+            self.assertLess(time.monotonic(), deadline, "server never read")
+            time.sleep(0.02)
+        time.sleep(0.1)
+        in_kernel = tcp_queues(port, me)[0] + tcp_queues(me, port)[1]
+        self.assertLess(in_kernel, len(data),
+                        "everything already in kernel buffers: the test "
+                        "would not exercise the flush on stop")
+        p.signal(signal.SIGTERM)
+        got = recv_until_eof(s)
+        self.assertEqual(len(got), len(data))
+        self.assertTrue(got == data)
+        rc, err = p.wait()
+        self.assertEqual(rc, 0, err)
+        self.assert_clean(err)
+
+    def test_port_in_use_by_another_echo(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        ep = "tcp:%d:interface=127.0.0.1" % tcp_port(addr)
+        rc, out, err = self.run_prog("weft-echo", "--listen", ep)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("weft-echo: %s: address already in use" % ep, err)
+        self.assert_clean(err)
+        self.stop_cleanly(p)
+
+    def test_port_in_use_after_other_ports_opened(self):
+        """The failing endpoint is not the first: the ports opened before it
+        are closed again without leaks."""
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            path = os.path.join(self.tmp.name, "x.sock")
+            rc, out, err = self.run_prog(
+                "weft-echo", "--listen", "tcp:0:interface=127.0.0.1",
+                "--listen", "unix:" + path,
+                "--listen", "tcp:%d:interface=127.0.0.1" % port)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("address already in use", err)
+            self.assert_clean(err)
+            self.assertFalse(os.path.exists(path))
+
+
+class QotdTest(ProgramTest):
+
+    def test_default_quote_then_eof(self):
+        p, (addr,) = self.server("weft-qotd", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        s = self.sock(tcp_port(addr))
+        self.assertEqual(recv_until_eof(s),
+                         b"An apple a day keeps the doctor away\r\n")
+        self.stop_cleanly(p)
+
+    def test_custom_quote_many_clients(self):
+        path = os.path.join(self.tmp.name, "q.sock")
+        p, addrs = self.server("weft-qotd", "--quote", "To be or not to be",
+                               "--listen", "tcp:0:interface=127.0.0.1",
+                               "--listen", "unix:" + path, count=2)
+        tcp = [a for a in addrs if a.startswith("tcp:")][0]
+        for _ in range(10):
+            s = self.sock(tcp_port(tcp))
+            self.assertEqual(recv_until_eof(s), b"To be or not to be\r\n")
+        u = socket.socket(socket.AF_UNIX)
+        self.socks.append(u)
+        u.settimeout(TIMEOUT)
+        u.connect(path)
+        self.assertEqual(recv_until_eof(u), b"To be or not to be\r\n")
+        self.stop_cleanly(p)
+        self.assertFalse(os.path.exists(path))
+
+    def test_long_quote_fully_delivered(self):
+        quote = "".join(random.Random(4).choice("abcdefgh ")
+                        for _ in range(100000))
+        p, (addr,) = self.server("weft-qotd", "--quote", quote, "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        s = self.sock(tcp_port(addr))
+        self.assertEqual(recv_until_eof(s), quote.encode() + b"\r\n")
+        self.stop_cleanly(p)
+
+
+class NcTest(ProgramTest):
+
+    def echo_server(self):
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        return p, tcp_port(addr)
+
+    def read_stdout(self, p, n):
+        """Reads n bytes of p's stdout (a reader thread keeps it bounded)."""
+        out = []
+
+        def read():
+            got = 0
+            while got < n:
+                b = os.read(p.p.stdout.fileno(), 1 << 16)
+                if not b:
+                    break
+                out.append(b)
+                got += len(b)
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        t.join(TIMEOUT)
+        self.assertFalse(t.is_alive(), "timed out reading stdout")
+        return b"".join(out)
+
+    def test_nc_through_echo(self):
+        echo, port = self.echo_server()
+        nc = self.start("weft-nc", "--connect",
+                        "tcp:host=127.0.0.1:port=%d" % port,
+                        stdin=subprocess.PIPE)
+        data = random.Random(5).randbytes(1 << 20)
+
+        def feed():
+            try:
+                nc.p.stdin.write(data)
+                nc.p.stdin.close()
+            except OSError:
+                pass
+        t = threading.Thread(target=feed, daemon=True)
+        t.start()
+        got = self.read_stdout(nc, len(data))
+        t.join(TIMEOUT)
+        self.assertEqual(len(got), len(data))
+        self.assertTrue(got == data)
+        # weft has no half-close: stdin's EOF leaves nc connected, reading.
+        time.sleep(0.2)
+        self.assertIsNone(nc.p.poll(), "nc quit at stdin EOF")
+        # The echo server stopping is a clean close by the peer: exit 0.
+        self.stop_cleanly(echo)
+        rc, err = nc.wait()
+        self.assertEqual(rc, 0, err)
+        self.assert_clean(err)
+        self.assertEqual(nc.p.stdout.read(), b"")
+
+    def test_nc_stdin_from_regular_file(self):
+        echo, port = self.echo_server()
+        path = os.path.join(self.tmp.name, "input.bin")
+        data = random.Random(6).randbytes(700000)
+        with open(path, "wb") as f:
+            f.write(data)
+        with open(path, "rb") as f:
+            nc = self.start("weft-nc", "--connect",
+                            "tcp:host=localhost:port=%d" % port, stdin=f)
+        got = self.read_stdout(nc, len(data))
+        self.assertTrue(got == data)
+        self.stop_cleanly(echo)
+        rc, err = nc.wait()
+        self.assertEqual(rc, 0, err)
+        self.assert_clean(err)
+
+    def test_nc_qotd_unix_devnull_stdin(self):
+        path = os.path.join(self.tmp.name, "q.sock")
+        q, _ = self.server("weft-qotd", "--quote", "hi there",
+                           "--listen", "unix:" + path)
+        rc, out, err = self.run_prog("weft-nc", "--connect",
+                                     "unix:path=" + path)
+        self.assertEqual((rc, out), (0, "hi there\r\n"), err)
+        self.assert_clean(err)
+        self.stop_cleanly(q)
+
+    def test_nc_sigterm_exits_zero(self):
+        echo, port = self.echo_server()
+        nc = self.start("weft-nc", "--connect",
+                        "tcp:host=127.0.0.1:port=%d" % port,
+                        stdin=subprocess.PIPE)
+        nc.p.stdin.write(b"ping\n")
+        nc.p.stdin.flush()
+        self.assertEqual(self.read_stdout(nc, 5), b"ping\n")
+        self.stop_cleanly(nc)
+        self.stop_cleanly(echo)
+
+    def test_nc_refused(self):
+        port = free_port()
+        ep = "tcp:host=127.0.0.1:port=%d" % port
+        rc, out, err = self.run_prog("weft-nc", "--connect", ep)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("weft-nc: %s: connection refused" % ep, err)
+        self.assert_clean(err)
+
+    def test_nc_connect_timeout(self):
+        """A listener whose accept queue is full makes Linux drop further
+        SYNs, so a connect on loopback hangs until the timeout."""
+        with socket.socket() as l:
+            l.bind(("127.0.0.1", 0))
+            l.listen(0)
+            port = l.getsockname()[1]
+            fillers = []
+            try:
+                for _ in range(4):
+                    c = socket.socket()
+                    c.setblocking(False)
+                    c.connect_ex(("127.0.0.1", port))
+                    fillers.append(c)
+                time.sleep(0.2)
+                t0 = time.monotonic()
+                rc, out, err = self.run_prog(
+                    "weft-nc", "--timeout", "0.5", "--connect",
+                    "tcp:host=127.0.0.1:port=%d" % port)
+                took = time.monotonic() - t0
+            finally:
+                for c in fillers:
+                    c.close()
+        self.assertEqual(rc, 1, err)
+        self.assertIn("timed out", err)
+        self.assertGreaterEqual(took, 0.4)
+        self.assertLess(took, 10)
+        self.assert_clean(err)
+
+    def test_nc_idle_timeout(self):
+        """--timeout also closes a connection with no traffic (nc -w)."""
+        with socket.socket() as l:
+            l.bind(("127.0.0.1", 0))
+            l.listen(1)
+            l.settimeout(TIMEOUT)
+            port = l.getsockname()[1]
+            nc = self.start("weft-nc", "--timeout", "0.5", "--connect",
+                            "tcp:host=127.0.0.1:port=%d" % port,
+                            stdin=subprocess.PIPE)
+            conn, _ = l.accept()
+            self.socks.append(conn)
+            conn.sendall(b"hello\n")
+            self.assertEqual(self.read_stdout(nc, 6), b"hello\n")
+            t0 = time.monotonic()
+            rc, err = nc.wait()
+            took = time.monotonic() - t0
+        self.assertEqual(rc, 1, err)
+        self.assertIn("weft-nc: timed out", err)
+        self.assertLess(took, 10)
+        self.assert_clean(err)
+
+    def test_nc_peer_reset_is_an_error(self):
+        with socket.socket() as l:
+            l.bind(("127.0.0.1", 0))
+            l.listen(1)
+            l.settimeout(TIMEOUT)
+            port = l.getsockname()[1]
+            nc = self.start("weft-nc", "--connect",
+                            "tcp:host=127.0.0.1:port=%d" % port,
+                            stdin=subprocess.PIPE)
+            conn, _ = l.accept()
+            # SO_LINGER 0: close sends a reset instead of a FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.close()
+            rc, err = nc.wait()
+        self.assertEqual(rc, 1, err)
+        self.assertTrue(err.startswith("weft-nc: "), err)
+        self.assert_clean(err)
+
+    def test_nc_dns_failure(self):
+        rc, out, err = self.run_prog(
+            "weft-nc", "--timeout", "5", "--connect",
+            "tcp:host=no-such-host.invalid:port=80")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("weft-nc: tcp:host=no-such-host.invalid:port=80: ", err)
+        self.assert_clean(err)
+
+
+class UsageTest(ProgramTest):
+
+    PROGRAMS = ("weft-echo", "weft-qotd", "weft-nc")
+
+    def test_help(self):
+        for name in self.PROGRAMS:
+            for flag in ("--help", "-h"):
+                rc, out, err = self.run_prog(name, flag)
+                self.assertEqual(rc, 0, err)
+                self.assertTrue(out.startswith("usage: %s " % name), out)
+                self.assertEqual(err, "")
+
+    def test_unknown_option(self):
+        for name in self.PROGRAMS:
+            rc, out, err = self.run_prog(name, "--bogus")
+            self.assertEqual(rc, 2)
+            self.assertIn("%s: unknown option '--bogus'" % name, err)
+            self.assertIn("--help", err)
+            self.assertEqual(out, "")
+
+    def test_missing_argument(self):
+        for name, opt in (("weft-echo", "--listen"), ("weft-qotd", "--quote"),
+                          ("weft-nc", "--connect"), ("weft-nc", "-t")):
+            rc, out, err = self.run_prog(name, opt)
+            self.assertEqual(rc, 2, (name, opt))
+            self.assertIn("%s: option '%s' needs an argument" % (name, opt),
+                          err)
+
+    def test_required_option_missing(self):
+        for name, what in (("weft-echo", "--listen"),
+                           ("weft-qotd", "--listen"),
+                           ("weft-nc", "--connect")):
+            rc, out, err = self.run_prog(name)
+            self.assertEqual(rc, 2)
+            self.assertIn(what, err)
+            self.assertTrue(err.startswith(name + ": "), err)
+
+    def test_stray_argument(self):
+        rc, out, err = self.run_prog("weft-echo", "--listen", "tcp:0",
+                                     "extra")
+        self.assertEqual(rc, 2)
+        self.assertIn("weft-echo: unexpected argument 'extra'", err)
+
+    def test_bad_timeout(self):
+        for bad in ("abc", "-1", "0", "1x"):
+            rc, out, err = self.run_prog(
+                "weft-nc", "--timeout", bad, "--connect",
+                "tcp:host=127.0.0.1:port=1")
+            self.assertEqual(rc, 2, bad)
+            self.assertIn("--timeout", err)
+
+    def test_bad_server_endpoints(self):
+        cases = {
+            "tcp:notaport": "tcp:notaport: port must be a number from 0 "
+                            "to 65535",
+            "tcp:65536": "tcp:65536: ",
+            "tcp:-1": "tcp:-1: ",
+            "tcp:": "tcp:: ",
+            "nosuchkind:80": "nosuchkind:80: ",
+            "": ": ",
+            "unix:": "unix:: ",
+            "tcp:80:bogus=1": "tcp:80:bogus=1: ",
+            "tcp:80:backlog=x": "tcp:80:backlog=x: ",
+        }
+        for name in ("weft-echo", "weft-qotd"):
+            for ep, msg in cases.items():
+                rc, out, err = self.run_prog(name, "--listen", ep)
+                self.assertEqual(rc, 2, (name, ep, err))
+                self.assertIn("%s: %s" % (name, msg), err)
+                self.assert_clean(err)
+
+    def test_bad_endpoint_among_good_ones(self):
+        path = os.path.join(self.tmp.name, "never.sock")
+        rc, out, err = self.run_prog("weft-echo",
+                                     "--listen", "unix:" + path,
+                                     "--listen", "tcp:notaport")
+        self.assertEqual(rc, 2)
+        self.assertIn("tcp:notaport: port must be a number", err)
+        self.assertNotIn("listening on", err)
+        self.assertFalse(os.path.exists(path))
+
+    def test_bad_client_endpoints(self):
+        for ep in ("tcp:host=127.0.0.1", "tcp:port=80",
+                   "tcp:host=127.0.0.1:port=notaport",
+                   "tcp:host=127.0.0.1:port=99999",
+                   "tcp:host=127.0.0.1:port=80:timeout=x",
+                   "unix:", "bogus:host=a:port=1", "tcp:8080"):
+            rc, out, err = self.run_prog("weft-nc", "--connect", ep)
+            self.assertEqual(rc, 2, (ep, err))
+            self.assertTrue(err.startswith("weft-nc: %s: " % ep), (ep, err))
+            self.assert_clean(err)
+
+
+if __name__ == "__main__":
+    unittest.main()
