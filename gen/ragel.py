@@ -1,0 +1,93 @@
+"""ragel.py — runs `ragel -G2` on the generated .rl and maps what comes back
+(errors, #line directives) to the spec.
+
+The .rl carries a Ragel comment `# weft:LINE:COL` on every line that holds
+spec text (definitions, grammars, capture actions); that is the map.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+
+from spec_model import Pos
+
+_MARK = re.compile(r'# weft:(\d+):(\d+)\s*$')
+_LINE = re.compile(r'^#line (\d+) "([^"]*)"\s*$')
+_ERR = re.compile(r'^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$')
+
+
+def spec_map(rl_text):
+    """{rl line number: Pos in the spec}."""
+    out = {}
+    for n, text in enumerate(rl_text.split('\n'), 1):
+        m = _MARK.search(text)
+        if m:
+            out[n] = Pos(int(m.group(1)), int(m.group(2)))
+    return out
+
+
+def run(rl_path, rl_text, spec_path, diag, c_path=None):
+    """Compiles rl_path (whose text is rl_text) and returns the C text with
+    #line directives into the spec, or None after reporting errors."""
+    marks = spec_map(rl_text)
+    if c_path is None:
+        c_path = os.path.splitext(rl_path)[0] + '.c'
+    fd, tmp = tempfile.mkstemp(prefix='.weftc-', suffix='.c',
+                               dir=os.path.dirname(rl_path) or '.')
+    os.close(fd)
+    try:
+        try:
+            proc = subprocess.run(['ragel', '-G2', '-o', tmp, rl_path],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  universal_newlines=True)
+        except FileNotFoundError:
+            diag.error(None, 'ragel not found (apt-get install ragel)')
+            return None
+        if proc.returncode != 0:
+            _report(proc.stdout, marks, diag)
+            return None
+        with open(tmp, encoding='utf-8') as f:
+            c_text = f.read()
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return _relink(c_text, tmp, c_path, rl_path, marks, spec_path)
+
+
+def _report(output, marks, diag):
+    found = False
+    for line in output.splitlines():
+        m = _ERR.match(line)
+        if not m:
+            continue
+        found = True
+        rl_line = int(m.group('line'))
+        pos = marks.get(rl_line)
+        msg = m.group('msg')
+        if msg.startswith('error: '):
+            msg = msg[len('error: '):]
+        if pos is None:
+            diag.error(None, 'ragel: %s (generated %s:%d)'
+                       % (msg, m.group('file'), rl_line))
+        else:
+            diag.error(pos, 'in grammar: %s' % msg)
+    if not found:
+        diag.error(None, 'ragel failed: %s' % output.strip())
+
+
+def _relink(c_text, tmp, c_path, rl_path, marks, spec_path):
+    """Points #line directives at the spec where the .rl line came from
+    it, and those naming ragel's temporary output at the final .c; the
+    rest keep pointing at the .rl."""
+    out = []
+    for line in c_text.split('\n'):
+        m = _LINE.match(line)
+        if m and m.group(2) == tmp:
+            line = '#line %s "%s"' % (m.group(1), c_path)
+        elif m and m.group(2) == rl_path and int(m.group(1)) in marks:
+            pos = marks[int(m.group(1))]
+            line = '#line %d "%s"' % (pos.line, spec_path)
+        out.append(line)
+    return '\n'.join(out)

@@ -1,0 +1,277 @@
+"""spec_parse.py — spec text -> model (spec_model.Spec), via grammar.lark.
+
+Only syntax is checked here; everything that needs the whole spec (mode
+names, reachability, limits) is spec_check.py's job, so one run reports as
+many errors as possible.
+"""
+
+import os
+
+import lark
+
+from spec_model import Capture, Define, Grammar, Mode, Pos, Setting, Spec
+
+_GRAMMAR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'grammar.lark')
+_parser = None
+
+# What the user should read instead of Lark's terminal names.
+_TOKEN_TEXT = {
+    'SEMICOLON': "';'", 'LBRACE': "'{'", 'RBRACE': "'}'", 'COLON': "':'",
+    'EQUAL': "'='", 'LPAR': "'('", 'RPAR': "')'", 'NAME': 'a name',
+    'INT': 'a number', 'STRING': 'a string', 'RX_STRING': 'a string',
+    'RX_CLASS': "a class '[...]'", 'RX_REGEX': "a regex '/.../'",
+    'RX_NUMBER': 'a number', 'RX_BINOP': 'an operator', 'RX_CATOP':
+    'an operator', 'RX_POSTFIX': "'*', '+', '?' or '{n,m}'",
+    'RX_PREFIX': "'!' or '^'", 'INITIAL': "'initial'", 'ENTRY': "'entry'",
+    'CLOSE': "'close'", '__ANON_0': "'->'", 'MORETHAN': "'>'",
+}
+
+
+def _lark():
+    global _parser
+    if _parser is None:
+        with open(_GRAMMAR, encoding='utf-8') as f:
+            _parser = lark.Lark(f.read(), parser='lalr',
+                                propagate_positions=True,
+                                maybe_placeholders=True)
+    return _parser
+
+
+def _describe(term):
+    if term in _TOKEN_TEXT:
+        return _TOKEN_TEXT[term]
+    try:
+        for t in _lark().terminals:
+            if t.name == term and t.pattern.type == 'str':
+                return "'%s'" % t.pattern.value
+    except Exception:               # pragma: no cover - defensive
+        pass
+    return term.lower()
+
+
+def _pos(meta_or_tok):
+    if isinstance(meta_or_tok, lark.Token):
+        return Pos(meta_or_tok.line, meta_or_tok.column)
+    return Pos(meta_or_tok.line, meta_or_tok.column)
+
+
+_ESCAPES = {'r': 13, 'n': 10, 't': 9, '0': 0, '\\': 92, '"': 34,
+            "'": 39, 'a': 7, 'b': 8, 'f': 12, 'v': 11, 'e': 27}
+
+
+def decode_string(tok, diag):
+    """A spec string token ("...") as bytes; C escapes plus \\xHH."""
+    text = str(tok)[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c != '\\':
+            out += c.encode('utf-8')
+            i += 1
+            continue
+        e = text[i + 1]
+        col = tok.column + 1 + i
+        if e in _ESCAPES:
+            out.append(_ESCAPES[e])
+            i += 2
+        elif e == 'x' and len(text) >= i + 4 and all(
+                h in '0123456789abcdefABCDEF' for h in text[i + 2:i + 4]):
+            out.append(int(text[i + 2:i + 4], 16))
+            i += 4
+        else:
+            diag.error(Pos(tok.line, col),
+                       "unknown escape '\\%s' in string (use \\r \\n \\t "
+                       "\\0 \\\\ \\\" or \\xHH)" % e)
+            i += 2
+    return bytes(out)
+
+
+class _Rx:
+    """Turns an rx subtree into Ragel text, collecting captures."""
+
+    def __init__(self, diag, allow_captures, context):
+        self.diag = diag
+        self.allow = allow_captures
+        self.context = context
+        self.captures = []
+
+    def text(self, t):
+        if isinstance(t, lark.Token):
+            return str(t)
+        d = t.data
+        c = t.children
+        if d == 'rx_tok' or d == 'rx_name':
+            return str(c[0])
+        if d == 'rx_range':
+            return '%s .. %s' % (c[0], c[1])
+        if d == 'rx_group':
+            return '( %s )' % self.text(c[0])
+        if d == 'rx_pre':
+            return '%s%s' % (c[0], self.text(c[1]))
+        if d == 'rx_post':
+            return '%s%s' % (self.text(c[0]), c[1])
+        if d == 'rx_cat':
+            return '%s %s' % (self.text(c[0]), self.text(c[1]))
+        if d in ('rx_catop', 'rx_bin'):
+            return '%s %s %s' % (self.text(c[0]), c[1], self.text(c[2]))
+        if d == 'capture':
+            name = c[0]
+            inner = self.text(c[1])
+            if not self.allow:
+                self.diag.error(_pos(name), "captures are not allowed in "
+                                "%s; capture where the definition is used, "
+                                "e.g. %s:(%s)" % (self.context, name, inner))
+                return '( %s )' % inner
+            cap = Capture(str(name), _pos(name), len(self.captures))
+            self.captures.append(cap)
+            return ('( %s ) >weft_cap_%s_s %%weft_cap_%s_e'
+                    % (inner, name, name))
+        raise AssertionError('unknown rx node ' + d)   # pragma: no cover
+
+
+def _grammar(tree, diag, allow_captures, context):
+    rx = _Rx(diag, allow_captures, context)
+    text = rx.text(tree)
+    pos = _pos(tree.meta) if isinstance(tree, lark.Tree) else _pos(tree)
+    return Grammar(text, pos, rx.captures)
+
+
+def _set(diag, owner, attr, value, pos, what):
+    """Sets owner.attr once; a second statement is an error."""
+    old = getattr(owner, attr)
+    if old is not None:
+        diag.error(pos, "duplicate '%s' in %s (first set at line %d)"
+                   % (what, _where(owner), old.pos.line))
+        return
+    setattr(owner, attr, Setting(value, pos))
+
+
+def _where(owner):
+    return ("mode '%s'" % owner.name) if isinstance(owner, Mode) \
+        else 'the protocol'
+
+
+def _int(tok):
+    return int(str(tok))
+
+
+def parse(path, source, diag):
+    """Returns a Spec, or None after reporting a syntax error."""
+    spec = Spec(path=path, source=source)
+    try:
+        tree = _lark().parse(source)
+    except lark.exceptions.UnexpectedCharacters as e:
+        ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ''
+        diag.error(Pos(e.line, e.column),
+                   "syntax error: unexpected character %r" % ch)
+        return None
+    except lark.exceptions.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == '$END':
+            got = 'end of file'
+            line = source.count('\n') + 1
+            col = len(source.split('\n')[-1]) + 1
+            if source.endswith('\n'):
+                line -= 1
+                col = len(source.split('\n')[-2]) + 1
+            pos = Pos(line, col)
+        else:
+            got = "'%s'" % tok
+            pos = Pos(tok.line, tok.column)
+        want = sorted({_describe(t) for t in e.expected})
+        if len(want) > 6:
+            want = want[:6] + ['...']
+        diag.error(pos, 'syntax error: unexpected %s, expected %s'
+                   % (got, ', '.join(want)))
+        return None
+    except lark.exceptions.UnexpectedEOF as e:  # pragma: no cover
+        diag.error(Pos(source.count('\n') + 1, 1),
+                   'syntax error: unexpected end of file')
+        return None
+
+    for item in tree.children:
+        kind = item.data
+        ch = item.children
+        if kind == 'protocol_stmt':
+            if spec.name is not None:
+                diag.error(_pos(item.meta), "duplicate 'protocol' (first "
+                           "at line %d)" % spec.name_pos.line)
+            else:
+                spec.name, spec.name_pos = str(ch[0]), _pos(ch[0])
+        elif kind == 'delimiter_stmt':
+            _set(diag, spec, 'delimiter', decode_string(ch[0], diag),
+                 _pos(ch[0]), 'delimiter')
+        elif kind == 'max_line_stmt':
+            _set(diag, spec, 'max_line', _int(ch[0]), _pos(ch[0]),
+                 'max_line')
+        elif kind == 'define_stmt':
+            g = _grammar(ch[1], diag, False, "'define %s'" % ch[0])
+            spec.defines.append(Define(str(ch[0]), g, _pos(ch[0])))
+        elif kind == 'mode_decl':
+            spec.modes.append(_mode(item, diag))
+    return spec
+
+
+def _mode(item, diag):
+    mods = [c for c in item.children
+            if isinstance(c, lark.Tree) and c.data == 'modifier']
+    name = next(c for c in item.children
+                if isinstance(c, lark.Token) and c.type == 'NAME')
+    body = item.children[-1]
+    kind = body.data
+    m = Mode(name=str(name), kind='line', pos=_pos(name))
+    for mod in mods:
+        word = str(mod.children[0])
+        if getattr(m, word):
+            diag.error(_pos(mod.meta), "duplicate '%s'" % word)
+        setattr(m, word, True)
+    if kind == 'line_mode':
+        for st in body.children:
+            _line_item(m, st, diag)
+        return m
+    # raw mode: kind node, then clauses
+    rk = body.children[0]
+    if rk.data == 'counted':
+        m.kind = 'counted'
+    elif rk.data == 'until_close':
+        m.kind = 'close'
+    else:
+        m.kind = 'until'
+        tok = rk.children[0]
+        m.delimiter = Setting(decode_string(tok, diag), _pos(tok))
+    for cl in body.children[1:]:
+        tok = cl.children[0]
+        if cl.data == 'trailer_clause':
+            _set(diag, m, 'trailer', decode_string(tok, diag), _pos(tok),
+                 'trailer')
+        elif cl.data == 'max_clause':
+            _set(diag, m, 'max_line', _int(tok), _pos(tok), 'max')
+        elif cl.data == 'next_clause':
+            _set(diag, m, 'next', str(tok), _pos(tok), 'next')
+    return m
+
+
+def _line_item(m, st, diag):
+    d = st.data
+    ch = st.children
+    if d == 'delimiter_stmt':
+        _set(diag, m, 'delimiter', decode_string(ch[0], diag), _pos(ch[0]),
+             'delimiter')
+    elif d == 'max_line_stmt':
+        _set(diag, m, 'max_line', _int(ch[0]), _pos(ch[0]), 'max_line')
+    elif d == 'match_stmt':
+        g = _grammar(ch[0], diag, True, 'match')
+        if m.match is not None:
+            diag.error(g.pos, "duplicate 'match' in mode '%s' (first set "
+                       "at line %d)" % (m.name, m.match.pos.line))
+        else:
+            m.match = g
+    elif d == 'empty_stmt':
+        target = str(ch[0]) if ch[0] is not None else None
+        _set(diag, m, 'empty', target, _pos(st.meta), 'empty')
+        if target is not None:
+            m.empty.target_pos = _pos(ch[0])
+    elif d == 'next_stmt':
+        _set(diag, m, 'next', str(ch[0]), _pos(ch[0]), 'next')
