@@ -10,6 +10,7 @@ import re
 import subprocess
 import tempfile
 
+from diag import suggest
 from spec_model import Pos
 
 _MARK = re.compile(r'# weft:(\d+):(\d+)\s*$')
@@ -27,7 +28,8 @@ def spec_map(rl_text):
     return out
 
 
-def run(rl_path, rl_text, spec_path, diag, c_path=None):
+def run(rl_path, rl_text, spec_path, diag, c_path=None, spec_lines=(),
+        names=()):
     """Compiles rl_path (whose text is rl_text) and returns the C text with
     #line directives into the spec, or None after reporting errors."""
     marks = spec_map(rl_text)
@@ -46,7 +48,7 @@ def run(rl_path, rl_text, spec_path, diag, c_path=None):
             diag.error(None, 'ragel not found (apt-get install ragel)')
             return None
         if proc.returncode != 0:
-            _report(proc.stdout, marks, diag)
+            _report(proc.stdout, marks, diag, spec_lines, names)
             return None
         with open(tmp, encoding='utf-8') as f:
             c_text = f.read()
@@ -56,7 +58,10 @@ def run(rl_path, rl_text, spec_path, diag, c_path=None):
     return _relink(c_text, tmp, c_path, rl_path, marks, spec_path)
 
 
-def _report(output, marks, diag):
+_LOOKUP = re.compile(r'graph lookup of "([^"]*)" failed')
+
+
+def _report(output, marks, diag, spec_lines, names):
     found = False
     for line in output.splitlines():
         m = _ERR.match(line)
@@ -72,9 +77,29 @@ def _report(output, marks, diag):
             diag.error(None, 'ragel: %s (generated %s:%d)'
                        % (msg, m.group('file'), rl_line))
         else:
-            diag.error(pos, 'in grammar: %s' % msg)
+            lk = _LOOKUP.search(msg)
+            if lk:
+                pos = _find_name(spec_lines, pos, lk.group(1))
+                diag.error(pos, "unknown name '%s' in grammar: neither a "
+                           "'define' nor a Ragel built-in%s"
+                           % (lk.group(1), suggest(lk.group(1), names)))
+            else:
+                diag.error(pos, 'in grammar: %s' % msg)
     if not found:
         diag.error(None, 'ragel failed: %s' % output.strip())
+
+
+def _find_name(lines, pos, name):
+    """Position of the first whole-word `name` at or after pos (the
+    statement the .rl line came from), else pos."""
+    word = re.compile(r'(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])' % re.escape(name))
+    for n in range(pos.line, min(pos.line + 50, len(lines) + 1)):
+        text = lines[n - 1]
+        start = pos.col - 1 if n == pos.line else 0
+        m = word.search(text, start)
+        if m:
+            return Pos(n, m.start() + 1)
+    return pos
 
 
 def _relink(c_text, tmp, c_path, rl_path, marks, spec_path):

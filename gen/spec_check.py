@@ -24,8 +24,8 @@ cntrl graph print punct space zlen empty null'''.split())
 # (foo_<mode> typedefs and on_<mode> callbacks).
 RESERVED_MODES = set('''connect mismatch line_too_long eof disconnect parser
 callbacks mode user state conn pause resume set_mode send_line protocol_init
-parser_init parser_feed parser_finish parser_free clear_line_buffer
-trace'''.split())
+parser_init parser_feed parser_finish parser_free parser_error
+clear_line_buffer mode_name trace'''.split())
 
 
 def check(spec, diag):
@@ -221,6 +221,8 @@ def _check_generated_names(spec, diag):
     unique in <proto>_callbacks."""
     seen = {}
     for m in spec.modes:
+        if spec.mode(m.name) is not m:
+            continue                # a duplicate, reported already
         members = ['on_' + m.name]
         if m.is_line and m.empty is not None:
             members.append('on_%s_empty' % m.name)

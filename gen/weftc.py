@@ -101,6 +101,8 @@ def main(argv=None):
     if args.check:
         status = _check_ragel(spec, files, d)
         sys.stderr.write(d.format())
+        if d.errors:
+            _summary(d)
         return status
     status = 0
     if args.output:
@@ -118,13 +120,19 @@ def _summary(d):
     sys.stderr.write('%d error%s generated.\n' % (n, '' if n == 1 else 's'))
 
 
+def _ragel(spec, rl_path, files, d):
+    names = set(spec_check.RAGEL_BUILTINS) | {x.name for x in spec.defines}
+    return ragel.run(rl_path, files[spec.name + '.rl'], spec.path, d,
+                     spec_lines=spec.source.split('\n'), names=names)
+
+
 def _check_ragel(spec, files, d):
     import tempfile
     with tempfile.TemporaryDirectory(prefix='weftc-') as tmp:
         rl = os.path.join(tmp, spec.name + '.rl')
         with open(rl, 'w', encoding='utf-8') as f:
             f.write(files[spec.name + '.rl'])
-        if ragel.run(rl, files[spec.name + '.rl'], spec.path, d) is None:
+        if _ragel(spec, rl, files, d) is None:
             return 1
     return 0
 
@@ -138,7 +146,7 @@ def _write_all(spec, files, outdir, d):
         print('weftc: %s: %s' % (outdir, e.strerror), file=sys.stderr)
         return 2
     rl_name = os.path.join(outdir, spec.name + '.rl')
-    c_text = ragel.run(rl_name, files[spec.name + '.rl'], spec.path, d)
+    c_text = _ragel(spec, rl_name, files, d)
     if c_text is None:
         return 1
     write_if_changed(os.path.join(outdir, spec.name + '.c'), c_text)
