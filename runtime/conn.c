@@ -1,0 +1,820 @@
+/* conn.c — connections and their transports (socket or memory).
+ *
+ * Memory: an idle socket connection is one allocation (this struct plus the
+ * protocol state) with one libevent event embedded.  Input and output
+ * evbuffers exist only while bytes are held in them: reads go into one
+ * per-reactor scratch buffer and are fed to the protocol straight from
+ * there; only what the protocol leaves unconsumed is copied into c->in.
+ *
+ * Re-entrancy: every call into user code is bracketed by depth++/depth--.
+ * A connection is never freed while depth > 0; when the outermost callback
+ * returns, settle() flushes output, runs producer callbacks, finishes a
+ * pending close and finalizes (on_disconnect, free) a finished connection.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+
+#include "internal.h"
+
+#define DEFAULT_HIGH (64 * 1024)
+#define DEFAULT_LOW  (16 * 1024)
+
+static bool settle(weft_conn *c, bool io);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static struct weft__conn_extra *extra(weft_conn *c)
+{
+    if (!c->x) {
+        c->x = calloc(1, sizeof *c->x);
+        if (!c->x)
+            abort();   /* small internal allocation (STYLE.md habit 6) */
+    }
+    return c->x;
+}
+
+static size_t pending(const weft_conn *c)
+{
+    return c->out ? evbuffer_get_length(c->out) : 0;
+}
+
+static size_t high_mark(const weft_conn *c)
+{
+    return c->x && c->x->have_marks ? c->x->high : DEFAULT_HIGH;
+}
+
+static size_t low_mark(const weft_conn *c)
+{
+    return c->x && c->x->have_marks ? c->x->low : DEFAULT_LOW;
+}
+
+static void touch(weft_conn *c)
+{
+    if (c->x && c->x->idle > 0 && c->r)
+        c->x->last_active = weft_reactor_now(c->r);
+}
+
+static void leave(weft_conn *c)
+{
+    if (--c->depth == 0)
+        settle(c, true);
+}
+
+/* The first reason wins, except that a clean close (EDONE) still in
+ * progress is overridden by whatever really ended the connection. */
+static void set_reason(weft_conn *c, int code, int sys_errno)
+{
+    if (c->code == 0 || (c->code == WEFT_EDONE && code != WEFT_EDONE)) {
+        c->code = code;
+        c->sys_errno = sys_errno;
+        if (c->x && c->x->reason_text) {
+            free(c->x->reason_text);
+            c->x->reason_text = NULL;
+        }
+    }
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void sock_cb(evutil_socket_t fd, short what, void *arg);
+
+static void update_events(weft_conn *c)
+{
+    if (c->mem)
+        return;
+    short want = 0;
+    if (!c->finished) {
+        if (!c->paused && !c->closing)
+            want |= EV_READ;
+        if (pending(c) > 0)
+            want |= EV_WRITE;
+    }
+    if (want == c->ev_mask)
+        return;
+    if (c->ev_mask)
+        event_del(&c->ev);
+    c->ev_mask = want;
+    if (want) {
+        event_assign(&c->ev, c->r->base, c->fd, want | EV_PERSIST, sock_cb,
+                     c);
+        event_add(&c->ev, NULL);
+    }
+}
+
+/* Ends the transport: no more I/O.  Finalization follows at depth 0. */
+static void finish(weft_conn *c)
+{
+    if (c->finished)
+        return;
+    c->finished = 1;
+    c->closing = 1;
+    if (c->out) {
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+    if (!c->mem && c->ev_mask) {
+        event_del(&c->ev);
+        c->ev_mask = 0;
+    }
+}
+
+/* Closing a socket that still has unread input makes the kernel send RST,
+ * which can destroy the reply the peer has not read yet; read (and drop)
+ * what is there first, boundedly. */
+static void discard_input(int fd, char *buf)
+{
+    for (int i = 0; i < 16; i++)
+        if (read(fd, buf, WEFT__READ_SIZE) <= 0)
+            return;
+}
+
+static void finalize(weft_conn *c)
+{
+    if (c->finalized)
+        return;
+    c->finalized = 1;
+    weft_reactor *r = c->r;
+    weft_factory *f = c->f;
+    if (c->in_flushq) {
+        for (size_t i = 0; i < r->nflush; i++)
+            if (r->flushq[i] == c)
+                r->flushq[i] = NULL;
+        c->in_flushq = 0;
+    }
+    if (c->x && c->x->idle_timer) {
+        weft_timer_cancel(c->x->idle_timer);
+        c->x->idle_timer = NULL;
+    }
+    if (c->in) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+    c->depth++;
+    if (c->x && c->x->pvt && c->x->pvt->stop_producing)
+        c->x->pvt->stop_producing(c, c->x->parg);
+    char buf[256];
+    weft_reason reason = {
+        .code = c->code ? c->code : WEFT_EDONE,
+        .sys_errno = c->sys_errno,
+    };
+    reason.text = c->x && c->x->reason_text
+                      ? c->x->reason_text
+                      : weft__reason_text(reason.code, c->sys_errno, buf,
+                                          sizeof buf);
+    if (c->connected && c->proto->on_disconnect)
+        c->proto->on_disconnect(c, &reason);
+    if (c->connected && c->client && f->hooks.connection_lost)
+        f->hooks.connection_lost(f, c, &reason);
+    c->depth--;
+    if (c->out) {             /* written during on_disconnect: dropped */
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+    if (c->in) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+    f->nconns--;
+    if (c->mem) {
+        if (c->client)
+            weft__factory_unuse(f);
+        return;               /* freed by weft_memconn_free */
+    }
+    if (c->fd >= 0) {
+        if (c->code == WEFT_EDONE && !c->eof) {
+            if (!r->scratch)
+                r->scratch = malloc(WEFT__READ_SIZE);
+            if (r->scratch)
+                discard_input(c->fd, r->scratch);
+        }
+        close(c->fd);
+        c->fd = -1;
+    }
+    LIST_REMOVE(c, link);
+    r->nconns--;
+    bool client = c->client, connected = c->connected;
+    if (c->x) {
+        free(c->x->reason_text);
+        free(c->x);
+    }
+    free(c);
+    if (client) {
+        if (connected)
+            weft__factory_client_ended(f);
+        weft__factory_unuse(f);
+    }
+    weft__reactor_check_stopped(r);
+}
+
+/* Ends c now with a reason, dropping output (lost, aborted, timed out). */
+void weft__conn_lost(weft_conn *c, int code, int sys_errno)
+{
+    if (c->finished)
+        return;
+    set_reason(c, code, sys_errno);
+    finish(c);
+    if (c->depth == 0)
+        finalize(c);
+}
+
+/* ---- producer / watermarks ---------------------------------------------- */
+
+/* Runs pause/resume_producing if output crossed a watermark.  Returns true
+ * if a callback ran (the caller re-checks state). */
+static bool check_marks(weft_conn *c)
+{
+    struct weft__conn_extra *x = c->x;
+    if (!x || !x->pvt || c->finished)
+        return false;
+    size_t n = pending(c);
+    if (!x->producer_paused && n > high_mark(c)) {
+        x->producer_paused = true;
+        c->depth++;
+        x->pvt->pause_producing(c, x->parg);
+        c->depth--;
+        return true;
+    }
+    if (x->producer_paused && n <= low_mark(c)) {
+        x->producer_paused = false;
+        c->depth++;
+        x->pvt->resume_producing(c, x->parg);
+        c->depth--;
+        return true;
+    }
+    return false;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Moves output toward the peer: a socket write, or for memconn the record.
+ * Frees the output buffer once empty. */
+static void transport_flush(weft_conn *c)
+{
+    if (!c->out)
+        return;
+    if (c->mem) {
+        if (!c->x->slow)
+            evbuffer_add_buffer(c->x->record, c->out);
+    } else if (evbuffer_get_length(c->out) > 0) {
+        int n = evbuffer_write(c->out, c->fd);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                set_reason(c, WEFT_ELOST, errno);
+                finish(c);
+                return;
+            }
+        } else if (n > 0) {
+            touch(c);
+        }
+    }
+    if (evbuffer_get_length(c->out) == 0) {
+        evbuffer_free(c->out);
+        c->out = NULL;
+    }
+}
+
+/* Called at depth 0: brings the connection to a stable state.  io: also
+ * write to the socket now (false: leave that to the reactor's flush).
+ * Returns true if c was finalized (a socket connection is then freed). */
+static bool settle(weft_conn *c, bool io)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        if (c->finished) {
+            finalize(c);
+            return true;
+        }
+        if (io || c->mem)
+            transport_flush(c);
+        if (c->finished)
+            continue;
+        if (check_marks(c))
+            continue;
+        if (c->closing && pending(c) == 0 && !(c->x && c->x->pvt)) {
+            finish(c);
+            continue;
+        }
+        if (!io && pending(c) > 0)
+            weft__reactor_queue_flush(c->r, c);
+        update_events(c);
+        return false;
+    }
+    /* A producer that writes and unpauses forever against a memconn fast
+     * reader would spin here; leave it to the next event instead. */
+    update_events(c);
+    return false;
+}
+
+void weft__conn_flush(weft_conn *c)
+{
+    if (c->depth == 0)
+        settle(c, true);
+}
+
+static int wrote(weft_conn *c)
+{
+    touch(c);
+    check_marks(c);
+    if (c->depth == 0)
+        settle(c, false);
+    return 0;
+}
+
+static int out_buf(weft_conn *c)
+{
+    if (c->closing)
+        return WEFT_ECLOSED;
+    if (!c->out && !(c->out = evbuffer_new()))
+        return WEFT_ENOMEM;
+    return 0;
+}
+
+int weft_write(weft_conn *c, const void *data, size_t len)
+{
+    int rc = out_buf(c);
+    if (rc)
+        return rc;
+    if (len && evbuffer_add(c->out, data, len) < 0)
+        return WEFT_ENOMEM;
+    return wrote(c);
+}
+
+int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
+{
+    int rc = out_buf(c);
+    if (rc)
+        return rc;
+    for (int i = 0; i < iovcnt; i++)
+        if (iov[i].iov_len
+            && evbuffer_add(c->out, iov[i].iov_base, iov[i].iov_len) < 0)
+            return WEFT_ENOMEM;
+    return wrote(c);
+}
+
+int weft_printf(weft_conn *c, const char *fmt, ...)
+{
+    int rc = out_buf(c);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = evbuffer_add_vprintf(c->out, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return WEFT_ENOMEM;
+    return wrote(c);
+}
+
+int weft_send_line(weft_conn *c, const void *line, size_t len)
+{
+    int rc = out_buf(c);
+    if (rc)
+        return rc;
+    if ((len && evbuffer_add(c->out, line, len) < 0)
+        || (c->delim_len && evbuffer_add(c->out, c->delim, c->delim_len) < 0))
+        return WEFT_ENOMEM;
+    return wrote(c);
+}
+
+void weft_conn_set_delimiter(weft_conn *c, const char *delim, size_t len)
+{
+    c->delim = delim;
+    c->delim_len = len;
+}
+
+int weft_write_file(weft_conn *c, int fd, off_t offset, off_t len)
+{
+    int rc = out_buf(c);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (c->mem) {
+        /* The memory transport records bytes, so read them now. */
+        char buf[8192];
+        while (len != 0) {
+            size_t want = len < 0 || (off_t)sizeof buf < len ? sizeof buf
+                                                             : (size_t)len;
+            ssize_t n = pread(fd, buf, want, offset);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            evbuffer_add(c->out, buf, (size_t)n);
+            offset += n;
+            if (len > 0)
+                len -= n;
+        }
+        close(fd);
+        return wrote(c);
+    }
+    if (evbuffer_add_file(c->out, fd, offset, len) < 0) {
+        close(fd);
+        return WEFT_ENOMEM;
+    }
+    return wrote(c);
+}
+
+struct evbuffer *weft_conn_output(weft_conn *c)
+{
+    if (!c->out)
+        c->out = evbuffer_new();
+    /* The caller adds bytes after this returns: flush them on the next
+     * loop turn, or when the current callback returns. */
+    if (c->depth == 0 && !c->mem && !c->finished)
+        weft__reactor_queue_flush(c->r, c);
+    return c->out;
+}
+
+size_t weft_conn_pending(const weft_conn *c) { return pending(c); }
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void close_with(weft_conn *c, int code, const char *text)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->code = code;
+    if (text) {
+        struct weft__conn_extra *x = extra(c);
+        free(x->reason_text);
+        x->reason_text = strdup(text);
+    }
+    if (c->depth == 0)
+        settle(c, true);
+}
+
+void weft_close(weft_conn *c) { close_with(c, WEFT_EDONE, NULL); }
+
+void weft_close_reason(weft_conn *c, int code, const char *text)
+{
+    close_with(c, code, text);
+}
+
+void weft_abort(weft_conn *c)
+{
+    if (c->finished)
+        return;
+    c->aborted = 1;
+    weft__conn_lost(c, WEFT_EABORTED, 0);
+}
+
+bool weft_conn_closing(const weft_conn *c) { return c->closing; }
+
+/* ---- input --------------------------------------------------------------- */
+
+static size_t call_feed(weft_conn *c, const char *p, size_t n)
+{
+    const weft_protocol *pr = c->proto;
+    size_t k = n;
+    c->in_feed = 1;
+    if (pr->feed) {
+        k = pr->feed(c, p, n);
+        if (k > n)
+            k = n;
+    } else if (pr->on_data) {
+        pr->on_data(c, p, n);
+    }
+    c->in_feed = 0;
+    return k;
+}
+
+static void do_eof(weft_conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->proto->on_eof)
+        c->proto->on_eof(c);
+    /* Twisted closes a connection whose peer half-closed; what was
+     * written (also in on_eof) is flushed first. */
+    close_with(c, WEFT_EDONE, NULL);
+}
+
+/* Offers the buffered input, extent by extent.  depth > 0. */
+static void deliver_buffered(weft_conn *c)
+{
+    while (c->in && !c->closing && !c->paused) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(c->in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        size_t k = call_feed(c, v.iov_base, v.iov_len);
+        evbuffer_drain(c->in, k);
+        /* A parser that takes nothing without pausing would loop: treat
+         * it as paused until weft_conn_resume. */
+        if (k == 0 && !c->paused && !c->closing)
+            c->paused = 1;
+    }
+    if (c->in && (c->closing || evbuffer_get_length(c->in) == 0)) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+    if (c->eof && !c->in && !c->paused)
+        do_eof(c);
+}
+
+/* Bytes from the peer.  depth > 0. */
+static void receive(weft_conn *c, const char *data, size_t len)
+{
+    touch(c);
+    if (c->closing || len == 0)
+        return;
+    if (c->in || c->paused || c->in_feed) {
+        if (!c->in && !(c->in = evbuffer_new()))
+            abort();
+        evbuffer_add(c->in, data, len);
+        if (!c->paused && !c->in_feed)
+            deliver_buffered(c);
+        return;
+    }
+    size_t k = call_feed(c, data, len);
+    if (k < len && !c->closing) {
+        if (!c->in && !(c->in = evbuffer_new()))
+            abort();
+        /* prepend: anything added to c->in during feed came later */
+        evbuffer_prepend(c->in, data + k, len - k);
+        if (k == 0 && !c->paused)
+            c->paused = 1;
+    }
+    deliver_buffered(c);
+}
+
+void weft__conn_receive(weft_conn *c, const char *data, size_t len)
+{
+    if (c->finished)
+        return;
+    c->depth++;
+    receive(c, data, len);
+    leave(c);
+}
+
+void weft__conn_eof(weft_conn *c)
+{
+    if (c->closing || c->eof)
+        return;
+    c->eof = 1;
+    c->depth++;
+    if (!c->in && !c->in_feed)
+        do_eof(c);     /* else after the buffered bytes (deliver_buffered) */
+    leave(c);
+}
+
+static void sock_read(weft_conn *c)
+{
+    weft_reactor *r = c->r;
+    if (!r->scratch && !(r->scratch = malloc(WEFT__READ_SIZE)))
+        abort();
+    ssize_t n = read(c->fd, r->scratch, WEFT__READ_SIZE);
+    if (n > 0) {
+        weft__conn_receive(c, r->scratch, (size_t)n);
+    } else if (n == 0) {
+        weft__conn_eof(c);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        weft__conn_lost(c, WEFT_ELOST, errno);
+    }
+}
+
+static void sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+    weft_conn *c = arg;
+    (void)fd;
+    if ((what & EV_WRITE) && settle(c, true))
+        return;        /* finalized: c is freed */
+    if ((what & EV_READ) && !c->paused && !c->closing)
+        sock_read(c);
+}
+
+void weft_conn_pause(weft_conn *c)
+{
+    if (c->paused)
+        return;
+    c->paused = 1;
+    if (c->depth == 0)
+        update_events(c);
+}
+
+void weft_conn_resume(weft_conn *c)
+{
+    if (!c->paused)
+        return;
+    c->paused = 0;
+    if (c->closing || c->in_feed)
+        return;       /* the running delivery loop carries on */
+    c->depth++;
+    deliver_buffered(c);
+    leave(c);
+}
+
+bool weft_conn_paused(const weft_conn *c) { return c->paused; }
+
+/* ---- idle timeout -------------------------------------------------------- */
+
+static void idle_cb(void *arg)
+{
+    weft_conn *c = arg;
+    struct weft__conn_extra *x = c->x;
+    x->idle_timer = NULL;
+    double left = x->last_active + x->idle - weft_reactor_now(c->r);
+    if (left > 1e-6) {
+        x->idle_timer = weft_call_later(c->r, left, idle_cb, c);
+        return;
+    }
+    if (pending(c) > 0 || c->closing) {
+        /* The peer is not reading either: flushing would never end. */
+        weft__conn_lost(c, WEFT_ETIMEDOUT, 0);
+    } else {
+        close_with(c, WEFT_ETIMEDOUT, NULL);
+    }
+}
+
+void weft_conn_set_idle_timeout(weft_conn *c, double seconds)
+{
+    struct weft__conn_extra *x = extra(c);
+    weft_timer_cancel(x->idle_timer);
+    x->idle_timer = NULL;
+    x->idle = seconds > 0 ? seconds : 0;
+    x->last_active = weft_reactor_now(c->r);
+    if (x->idle > 0 && !c->finished)
+        x->idle_timer = weft_call_later(c->r, x->idle, idle_cb, c);
+}
+
+void weft_conn_set_watermarks(weft_conn *c, size_t high, size_t low)
+{
+    struct weft__conn_extra *x = extra(c);
+    x->high = high;
+    x->low = low <= high ? low : high;
+    x->have_marks = true;
+    if (c->depth == 0)
+        settle(c, false);
+}
+
+void weft_conn_set_producer(weft_conn *c, const weft_producer *vt, void *arg)
+{
+    struct weft__conn_extra *x = extra(c);
+    x->pvt = vt;
+    x->parg = arg;
+    x->producer_paused = false;
+    if (c->depth == 0 && !c->finished)
+        settle(c, false);
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+void *weft_conn_state(weft_conn *c) { return c->state; }
+weft_factory *weft_conn_factory(const weft_conn *c) { return c->f; }
+weft_reactor *weft_conn_reactor(const weft_conn *c) { return c->r; }
+void weft_conn_set_user(weft_conn *c, void *user) { c->user = user; }
+void *weft_conn_user(const weft_conn *c) { return c->user; }
+
+char *weft_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *buf,
+                         size_t size)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (!sa || size == 0) {
+        if (size)
+            buf[0] = '\0';
+        return buf;
+    }
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (n > sizeof un->sun_path)
+            n = sizeof un->sun_path;
+        if (n > 0 && un->sun_path[0] == '\0')
+            n = 0;     /* abstract or unnamed */
+        snprintf(buf, size, "unix:%.*s", (int)strnlen(un->sun_path, n),
+                 un->sun_path);
+        break;
+    }
+    default:
+        snprintf(buf, size, "family-%d", sa->sa_family);
+    }
+    return buf;
+}
+
+const struct sockaddr *weft_conn_peer(const weft_conn *c, socklen_t *len)
+{
+    weft_conn *m = (weft_conn *)c;
+    if (c->mem)
+        return NULL;
+    struct weft__conn_extra *x = extra(m);
+    if (!x->peer_len) {
+        socklen_t sl = sizeof x->peer;
+        if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&x->peer, &sl))
+            return NULL;
+        x->peer_len = sl;
+    }
+    if (len)
+        *len = x->peer_len;
+    return (const struct sockaddr *)&x->peer;
+}
+
+const struct sockaddr *weft_conn_host(const weft_conn *c, socklen_t *len)
+{
+    weft_conn *m = (weft_conn *)c;
+    if (c->mem)
+        return NULL;
+    struct weft__conn_extra *x = extra(m);
+    if (!x->host_len) {
+        socklen_t sl = sizeof x->host;
+        if (c->fd < 0 || getsockname(c->fd, (struct sockaddr *)&x->host, &sl))
+            return NULL;
+        x->host_len = sl;
+    }
+    if (len)
+        *len = x->host_len;
+    return (const struct sockaddr *)&x->host;
+}
+
+const char *weft_conn_peer_text(weft_conn *c)
+{
+    socklen_t len;
+    const struct sockaddr *sa = weft_conn_peer(c, &len);
+    if (!sa)
+        return c->mem ? "memory" : "unknown";
+    return weft_sockaddr_text(sa, len, c->x->peer_text,
+                              sizeof c->x->peer_text);
+}
+
+const char *weft_conn_host_text(weft_conn *c)
+{
+    socklen_t len;
+    const struct sockaddr *sa = weft_conn_host(c, &len);
+    if (!sa)
+        return c->mem ? "memory" : "unknown";
+    return weft_sockaddr_text(sa, len, c->x->host_text,
+                              sizeof c->x->host_text);
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+weft_conn *weft__conn_new(weft_reactor *r, weft_factory *f, int fd,
+                          bool client, bool mem)
+{
+    const weft_protocol *pr = weft_factory_protocol(f);
+    weft_conn *c = calloc(1, sizeof *c + pr->state_size);
+    if (!c)
+        return NULL;
+    c->r = r;
+    c->f = f;
+    c->proto = pr;
+    c->fd = fd;
+    c->delim = "\r\n";
+    c->delim_len = 2;
+    c->client = client;
+    c->mem = mem;
+    if (!mem) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        LIST_INSERT_HEAD(&r->conns, c, link);
+        r->nconns++;
+    }
+    f->nconns++;
+    if (client)
+        weft__factory_use(f);
+    return c;
+}
+
+void weft__conn_start(weft_conn *c)
+{
+    c->connected = 1;
+    if (c->client)
+        weft__factory_connected(c->f);
+    c->depth++;
+    if (c->proto->on_connect)
+        c->proto->on_connect(c);
+    leave(c);
+}
+
+/* ---- memory transport hooks (memconn.c) --------------------------------- */
+
+void weft__conn_mem_drain(weft_conn *c)
+{
+    if (c->out)
+        evbuffer_add_buffer(c->x->record, c->out);
+    if (c->depth == 0)
+        settle(c, true);
+}
