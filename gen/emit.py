@@ -84,6 +84,8 @@ def render(spec, version):
     return {
         '%s.h' % spec.name: e.get_template('proto.h.j2').render(ctx),
         '%s.rl' % spec.name: e.get_template('proto.rl.j2').render(ctx),
+        '%s_trace.c' % spec.name:
+            e.get_template('proto_trace.c.j2').render(ctx),
     }
 
 
