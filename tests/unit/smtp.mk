@@ -1,0 +1,10 @@
+# Unit tests of the SMTP example (examples/smtpd): the message text and
+# maildir machinery alone, and whole sessions over the in-memory transport.
+CTESTS += test_smtp_body
+test_smtp_body_SRCS := tests/unit/test_smtp_body.c \
+                       examples/smtpd/msgbody.c examples/smtpd/maildir.c
+CTESTS += test_smtp_session
+test_smtp_session_SRCS := tests/unit/test_smtp_session.c \
+                          examples/smtpd/smtpd.c examples/smtpd/msgbody.c \
+                          examples/smtpd/maildir.c
+test_smtp_session_SPECS := smtp
