@@ -234,7 +234,8 @@ int redis_split_inline(redis_client *c, const char *line, size_t len)
                     push_byte(c, hex_val(AT(i + 2)) * 16 + hex_val(AT(i + 3)));
                     i += 3;
                 } else if (ch == '\\' && AT(i + 1)) {
-                    int e = AT(++i);
+                    i++;
+                    int e = AT(i);
                     push_byte(c, e == 'n' ? '\n' : e == 'r' ? '\r' :
                                  e == 't' ? '\t' : e == 'b' ? '\b' :
                                  e == 'a' ? '\a' : e);
@@ -341,11 +342,13 @@ static void on_bulk_len(resp_parser *p, const resp_bulk_len *m)
         return;
     }
     c->query += (uint64_t)n + REDIS_ARG_OVERHEAD;
-    if (c->query > (uint64_t)REDIS_MAX_QUERY) {
+    if (c->query > c->srv->max_query) {
         /* Redis closes a client over client-query-buffer-limit without a
          * reply; so does weft-redis. */
         fprintf(stderr, "weft-redis: closing client %llu: command over "
-                "%lld bytes\n", (unsigned long long)c->id, REDIS_MAX_QUERY);
+                "client-query-buffer-limit (%llu bytes)\n",
+                (unsigned long long)c->id,
+                (unsigned long long)c->srv->max_query);
         reset(c);
         c->closing = true;
         if (c->conn)

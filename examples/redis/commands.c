@@ -1022,6 +1022,7 @@ void redis_server_init(redis_server *s)
         dict_init(&s->db[i], seed);
     }
     s->next_client_id = 1;
+    s->max_query = REDIS_MAX_QUERY;
     s->clock = real_clock;
 }
 

@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: weft-redis --listen ENDPOINT [--listen ENDPOINT...]\n"
-    "                  [--maxmemory BYTES]\n"
+    "                  [--maxmemory BYTES] [--client-query-buffer-limit BYTES]\n"
     "\n"
     "An in-memory key/value server speaking the Redis protocol (RESP2) for\n"
     "string commands: PING ECHO SET GET GETDEL DEL EXISTS INCR DECR INCRBY\n"
@@ -29,6 +29,10 @@ static const char usage[] =
     "                         the approximate memory in use is above BYTES;\n"
     "                         suffixes k kb m mb g gb as in redis.conf;\n"
     "                         0 (the default) means no limit\n"
+    "  -q, --client-query-buffer-limit BYTES\n"
+    "                         most bytes the arguments of one command may\n"
+    "                         take (plus 16 per argument); a client going\n"
+    "                         over is disconnected; default 1gb as Redis\n"
     "  -h, --help             this text\n"
     "\n"
     "SIGINT or SIGTERM stops it (exit 0).  Exit status 1 on a runtime\n"
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"maxmemory", required_argument, NULL, 'm'},
+        {"client-query-buffer-limit", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -97,11 +102,15 @@ int main(int argc, char **argv)
 
     cli_init("weft-redis", usage);
     redis_server_init(&srv);
-    while ((ch = cli_getopt(argc, argv, ":hl:m:", opts)) != -1) {
+    while ((ch = cli_getopt(argc, argv, ":hl:m:q:", opts)) != -1) {
         if (ch == 'l')
             cli_list_add(&listen, optarg);
         else if (ch == 'm' && !parse_bytes(optarg, &srv.maxmemory))
             cli_usage_error("--maxmemory: '%s' is not a byte count", optarg);
+        else if (ch == 'q' && (!parse_bytes(optarg, &srv.max_query) ||
+                               srv.max_query == 0))
+            cli_usage_error("--client-query-buffer-limit: '%s' is not a "
+                            "positive byte count", optarg);
     }
     if (listen.n == 0)
         cli_usage_error("at least one --listen ENDPOINT is required");

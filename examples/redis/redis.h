@@ -35,6 +35,7 @@ typedef struct resp_parser resp_parser;
 typedef struct redis_server {
     dict db[REDIS_DBS];
     uint64_t maxmemory;           /* 0: no limit */
+    uint64_t max_query;           /* client-query-buffer-limit */
     uint64_t next_client_id;
     size_t client_mem;            /* argument buffers of all clients */
     size_t clients;

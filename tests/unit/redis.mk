@@ -1,0 +1,5 @@
+# weft-redis unit tests: hash table, inline splitter, request streams through
+# the generated resp parser and the handlers (whole / every split / bytewise).
+CTESTS += test_redis
+test_redis_SRCS = tests/unit/test_redis.c $(REDIS_SRCS)
+test_redis_SPECS := resp
