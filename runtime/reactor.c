@@ -332,15 +332,12 @@ void weft_reactor_stop(weft_reactor *r)
 
 int weft_reactor_run(weft_reactor *r)
 {
+    if (r->stop_done)
+        return 0;
     r->running = true;
-    int rc = 0;
-    while (!r->stop_done) {
-        rc = event_base_loop(r->base, 0);
-        if (rc != 0)
-            break;         /* 1: nothing left to wait for; -1: failure */
-        if (event_base_got_break(r->base) && !r->stop_done)
-            continue;
-    }
+    /* Returns on the loopbreak of a completed stop, when nothing is left
+     * to wait for (1), on a user's event_base_loopbreak, or on failure. */
+    int rc = event_base_loop(r->base, 0);
     r->running = false;
     return rc < 0 ? WEFT_ESYS : 0;
 }
