@@ -69,6 +69,19 @@ static int bad(weft_error *err, const char *s, const char *fmt, ...)
     return weft__fail(err, WEFT_EENDPOINT, 0, "%s: %s", s, what);
 }
 
+/* Unescaped "::" almost always is an IPv6 address whose colons split the
+ * string; say so in the positional-argument errors it causes. */
+static const char *v6_hint(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (p[0] == ':' && p[1] == ':')
+            return " (escape the colons of an IPv6 address: \\:\\:1)";
+    }
+    return "";
+}
+
 static bool parse_uint(const char *v, int base, unsigned long max,
                        unsigned long *out)
 {
@@ -238,13 +251,13 @@ int weft_endpoint_parse(const char *s, bool server, weft_endpoint *out,
         int p;
         if (!vals[i]) {
             if (npos == sh->npos) {
-                rc = bad(err, s, "too many positional arguments (%s)",
-                         sh->what);
+                rc = bad(err, s, "too many positional arguments (%s)%s",
+                         sh->what, v6_hint(s));
                 goto out;
             }
             p = sh->pos[npos++];
             if (v[p]) {
-                rc = bad(err, s, "%s given twice", param_key[p]);
+                rc = bad(err, s, "%s given twice%s", param_key[p], v6_hint(s));
                 goto out;
             }
             v[p] = keys[i];
@@ -496,6 +509,19 @@ void weft__port_stop_all(weft_reactor *r)
 {
     while (!LIST_EMPTY(&r->ports))
         weft_port_stop(LIST_FIRST(&r->ports), NULL, NULL);
+}
+
+void weft__port_stop_factory(weft_factory *f)
+{
+    for (;;) {
+        weft_port *p;
+        LIST_FOREACH(p, &f->r->ports, link)
+            if (p->f == f)
+                break;
+        if (!p)
+            return;
+        weft_port_stop(p, NULL, NULL);
+    }
 }
 
 /* ---- connecting ---------------------------------------------------------- */

@@ -50,9 +50,22 @@ void weft_factory_free(weft_factory *f)
 {
     if (!f)
         return;
-    if (f->r) {
+    weft_reactor *r = f->r;
+    if (r) {
         weft__factory_cancel_attempts(f);
         weft_factory_stop_retrying(f);
+        weft__port_stop_factory(f);
+        /* Abort what it still has; aborting runs on_disconnect, which may
+         * end other connections, so restart from the head each time. */
+        for (;;) {
+            weft_conn *c;
+            LIST_FOREACH(c, &r->conns, link)
+                if (c->f == f && !c->finished)
+                    break;
+            if (!c)
+                break;
+            weft_abort(c);
+        }
     }
     if (f->uses > 0 && f->hooks.on_stop)
         f->hooks.on_stop(f);

@@ -77,7 +77,10 @@ typedef struct weft_retry_policy {
  * user is shared state the factory does not own. */
 weft_factory *weft_factory_new(weft_reactor *r, const weft_protocol *proto,
                                const weft_factory_hooks *hooks, void *user);
-/* Frees a factory that has no open port, attempt or connection left. */
+/* Frees a factory.  Ports still open are stopped, attempts cancelled and
+ * connections aborted first (their callbacks run); on_stop runs if the
+ * factory was started.  Not from inside one of its connections'
+ * callbacks. */
 void weft_factory_free(weft_factory *f);
 void *weft_factory_user(const weft_factory *f);
 const weft_protocol *weft_factory_protocol(const weft_factory *f);

@@ -183,6 +183,7 @@ void weft__factory_detach(weft_factory *f);     /* reactor is going away */
 void weft__attempt_abort_all(weft_reactor *r);
 void weft__factory_cancel_attempts(weft_factory *f);
 void weft__port_stop_all(weft_reactor *r);
+void weft__port_stop_factory(weft_factory *f);
 
 /* error.c: a reason's text for code/errno into buf. */
 const char *weft__reason_text(int code, int sys_errno, char *buf,

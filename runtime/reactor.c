@@ -378,8 +378,12 @@ void weft_reactor_free(weft_reactor *r)
         weft_timer *t = LIST_FIRST(&r->timers);
         timer_free(t);
     }
-    if (r->dns)
-        evdns_base_free(r->dns, 0);
+    if (r->dns) {
+        /* evdns delivers the callbacks of cancelled lookups from the loop;
+         * let them run, or their requests leak. */
+        event_base_loop(r->base, EVLOOP_NONBLOCK);
+        evdns_base_free(r->dns, 1);
+    }
     if (r->sig_int)
         event_free(r->sig_int);
     if (r->sig_term)
