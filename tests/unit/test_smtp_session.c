@@ -597,6 +597,37 @@ static void timeout_disabled(void **state)
     weft_memconn_free(c);
 }
 
+/* A client that pipelines without reading: once 64 KiB of replies wait,
+ * the server stops reading commands until the output drains. */
+static void output_backpressure(void **state)
+{
+    fixture *fx = *state;
+    enum { N = 12000 };               /* 12000 * "250 OK\r\n" = 96000 */
+    weft_conn *c = weft_memconn_new(fx->f);
+    weft_memconn_set_slow_reader(c, true);
+    char *in = malloc(N * 6);
+    for (int i = 0; i < N; i++)
+        memcpy(in + i * 6, "NOOP\r\n", 6);
+    weft_memconn_receive(c, in, N * 6);
+    size_t pending = weft_conn_pending(c);
+    assert_true(pending > 64 * 1024);
+    assert_true(pending < 64 * 1024 + 100);  /* stopped right at the mark */
+    weft_memconn_drain(c);                   /* the client reads ... */
+    size_t len;
+    weft_memconn_written(c, &len);
+    /* ... and the rest of the commands is answered, in order. */
+    weft_memconn_drain(c);
+    weft_memconn_written(c, &len);
+    assert_int_equal(len, strlen(GREETING) + (size_t)N * 8);
+    assert_int_equal(weft_conn_pending(c), 0);
+    /* Closing is not held up by the flow control. */
+    weft_memconn_receive(c, "QUIT\r\n", 6);
+    weft_memconn_drain(c);
+    assert_true(weft_memconn_closed(c));
+    free(in);
+    weft_memconn_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +649,7 @@ int main(void)
         T(command_timeout),
         T(data_timeout),
         T(timeout_disabled),
+        T(output_backpressure),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
