@@ -208,31 +208,6 @@ static void tidy(weft_lines *p)
 
 /* ---- LINE ---------------------------------------------------------------- */
 
-/* First complete delimiter in d[0..n) (a line starts at d): sets *end just
- * past it.  Searches for the delimiter's last byte, then checks the rest. */
-static bool find_line_end(weft_lines *p, const weft_mode *m,
-                          const char *d, size_t n, size_t *end)
-{
-    const size_t dl = m->delim_len;
-    const int last = (unsigned char)m->delim[dl - 1];
-    size_t i = 0;
-    while (i < n) {
-        const char *hit = memchr(d + i, last, n - i);
-        if (!hit) {
-            p->stat_searched += n - i;
-            return false;
-        }
-        size_t j = (size_t)(hit - d);
-        p->stat_searched += j + 1 - i;
-        if (j + 1 >= dl && memcmp(d + j + 1 - dl, m->delim, dl - 1) == 0) {
-            *end = j + 1;
-            return true;
-        }
-        i = j + 1;
-    }
-    return false;
-}
-
 /* Does a delimiter end at index e of d, where d continues the partial line
  * in buf?  The delimiter's last byte is already known to match. */
 static bool delim_ends_at(const weft_lines *p, const weft_mode *m,
@@ -294,6 +269,54 @@ static size_t line_straddle(weft_lines *p, const weft_mode *m,
     return win;
 }
 
+/* The hot path: complete lines inside d, passed zero-copy, one after the
+ * other while nothing changes (no switch, pause, stop, clear, next).
+ * Returns the bytes used; stops early at the first line it cannot finish
+ * here. */
+static size_t line_run(weft_lines *p, const weft_mode *m,
+                       const char *d, size_t n)
+{
+    const size_t dl = m->delim_len;
+    const size_t lim = sat_add(m->max_line, dl);
+    const int last = (unsigned char)m->delim[dl - 1];
+    const char first = m->delim[0];
+    void (*const fn)(weft_lines *, const char *, size_t) = m->line;
+    const char *s = d, *const end = d + n, *from = d;
+    uint64_t searched = 0;
+    while (s < end) {
+        size_t avail = (size_t)(end - s);
+        size_t win = avail < lim ? avail : lim;
+        const char *hit = memchr(from, last, win - (size_t)(from - s));
+        if (!hit) {
+            searched += win - (size_t)(from - s);
+            break;
+        }
+        searched += (size_t)(hit - from) + 1;
+        size_t used = (size_t)(hit - s) + 1;  /* line + delimiter */
+        if (dl > 1 && (used < dl || hit[1 - (ptrdiff_t)dl] != first
+                       || (dl > 2 && memcmp(hit + 1 - dl, m->delim, dl - 1)))) {
+            from = hit + 1;                   /* not a delimiter: go on */
+            if (from == end)
+                break;
+            continue;
+        }
+        p->switched = 0;
+        p->acted = 1;
+        if (fn)
+            fn(p, s, used - dl);
+        s = hit + 1;
+        from = s;
+        if (p->switched | p->stopped | p->paused | p->discard | p->reparse)
+            break;
+        if (m->next >= 0) {
+            enter(p, m->next, 0);
+            break;
+        }
+    }
+    p->stat_searched += searched;
+    return (size_t)(s - d);
+}
+
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */
 static size_t line_step(weft_lines *p, const weft_mode *m,
                         const char *d, size_t n)
@@ -309,18 +332,16 @@ static size_t line_step(weft_lines *p, const weft_mode *m,
     }
     if (p->buf_len)
         return line_straddle(p, m, d, n);
+    size_t k = line_run(p, m, d, n);
+    if (k || p->acted)
+        return k;                   /* delivered lines; the loop goes on */
+    /* No complete line at the start of d: it is too long or partial. */
     const size_t lim = sat_add(m->max_line, m->delim_len);
-    size_t win = n < lim ? n : lim, end;
-    if (find_line_end(p, m, d, win, &end)) {
-        deliver_line(p, m, d, end - m->delim_len);
-        return end;
-    }
     if (n >= lim) {
         reject_line(p, m, d, lim);
         return lim;
     }
-    /* A partial line: keep it (buf is empty here). */
-    if (append(p, d, n))
+    if (append(p, d, n))            /* keep the partial line (buf empty) */
         p->scanned = p->buf_len;
     return n;
 }
