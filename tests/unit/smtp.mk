@@ -8,3 +8,7 @@ test_smtp_session_SRCS := tests/unit/test_smtp_session.c \
                           examples/smtpd/smtpd.c examples/smtpd/msgbody.c \
                           examples/smtpd/maildir.c
 test_smtp_session_SPECS := smtp
+FUZZERS += fuzz_smtp
+fuzz_smtp_SRCS := tests/fuzz/fuzz_smtp.c examples/smtpd/smtpd.c \
+                  examples/smtpd/msgbody.c examples/smtpd/maildir.c
+fuzz_smtp_SPECS := smtp
