@@ -79,10 +79,16 @@ def _report(output, marks, diag, spec_lines, names):
         else:
             lk = _LOOKUP.search(msg)
             if lk:
-                pos = _find_name(spec_lines, pos, lk.group(1))
-                diag.error(pos, "unknown name '%s' in grammar: neither a "
-                           "'define' nor a Ragel built-in%s"
-                           % (lk.group(1), suggest(lk.group(1), names)))
+                name = lk.group(1)
+                pos = _find_name(spec_lines, pos, name)
+                if name in names:
+                    diag.error(pos, "'%s' is used inside its own definition"
+                               " (directly or through another define); "
+                               "definitions cannot be recursive" % name)
+                else:
+                    diag.error(pos, "unknown name '%s' in grammar: neither "
+                               "a 'define' nor a Ragel built-in%s"
+                               % (name, suggest(name, names)))
             else:
                 diag.error(pos, 'in grammar: %s' % msg)
     if not found:

@@ -39,6 +39,7 @@ def check(spec, diag):
         else:
             _check_raw_mode(spec, m, diag)
         _resolve_targets(spec, m, names, diag)
+    _check_names(spec, diag)
     _check_reachable(spec, diag)
     _check_generated_names(spec, diag)
 
@@ -79,6 +80,19 @@ def _check_defines(spec, diag):
                        % (d.name, seen[d.name].line))
         else:
             seen[d.name] = d.pos
+
+
+def _check_names(spec, diag):
+    """Every name in a grammar is a define or a Ragel built-in."""
+    known = RAGEL_BUILTINS | {d.name for d in spec.defines}
+    grammars = [d.grammar for d in spec.defines] + \
+        [m.match for m in spec.modes if m.match is not None]
+    for g in grammars:
+        for name, pos in g.refs:
+            if name not in known:
+                diag.error(pos, "unknown name '%s' in grammar: neither a "
+                           "'define' nor a Ragel built-in%s"
+                           % (name, suggest(name, known)))
 
 
 def _check_mode_names(spec, diag):

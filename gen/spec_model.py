@@ -33,6 +33,7 @@ class Grammar:
     ragel: str
     pos: Pos
     captures: List[Capture] = field(default_factory=list)
+    refs: list = field(default_factory=list)    # [(name, Pos)] used
 
 
 @dataclass

@@ -96,13 +96,17 @@ class _Rx:
         self.allow = allow_captures
         self.context = context
         self.captures = []
+        self.refs = []              # (name, Pos) of names used
 
     def text(self, t):
         if isinstance(t, lark.Token):
             return str(t)
         d = t.data
         c = t.children
-        if d == 'rx_tok' or d == 'rx_name':
+        if d == 'rx_name':
+            self.refs.append((str(c[0]), _pos(c[0])))
+            return str(c[0])
+        if d == 'rx_tok':
             return str(c[0])
         if d == 'rx_range':
             return '%s .. %s' % (c[0], c[1])
@@ -135,7 +139,7 @@ def _grammar(tree, diag, allow_captures, context):
     rx = _Rx(diag, allow_captures, context)
     text = rx.text(tree)
     pos = _pos(tree.meta) if isinstance(tree, lark.Tree) else _pos(tree)
-    return Grammar(text, pos, rx.captures)
+    return Grammar(text, pos, rx.captures, rx.refs)
 
 
 def _set(diag, owner, attr, value, pos, what):
