@@ -48,23 +48,28 @@ void cli_help(void)
     exit(fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL);
 }
 
-/* The option as the user typed it, for messages: getopt leaves the
- * offending word at argv[optind - 1] for long options. */
-static const char *bad_option(int argc, char **argv, char *shortbuf)
+/* The option as the user typed it, for messages: getopt leaves a long
+ * option's word at argv[optind - 1] ("--listen" or "--bogus=1") and sets
+ * optopt for short ones. */
+static const char *bad_option(int argc, char **argv, char *buf, size_t size)
 {
-    if (optopt != 0) {
-        snprintf(shortbuf, 3, "-%c", optopt);
-        return shortbuf;
+    const char *word = optind - 1 >= 0 && optind - 1 < argc
+                           ? argv[optind - 1] : NULL;
+    if (word && strncmp(word, "--", 2) == 0) {
+        snprintf(buf, size, "%.*s", (int)strcspn(word, "="), word);
+        return buf;
     }
-    if (optind - 1 >= 0 && optind - 1 < argc)
-        return argv[optind - 1];
-    return "?";
+    if (optopt != 0) {
+        snprintf(buf, size, "-%c", optopt);
+        return buf;
+    }
+    return word ? word : "?";
 }
 
 int cli_getopt(int argc, char **argv, const char *optstring,
                const struct option *longopts)
 {
-    char shortbuf[3];
+    char buf[64];
     opterr = 0;    /* our own messages, prefixed with the program name */
     int ch = getopt_long(argc, argv, optstring, longopts, NULL);
     switch (ch) {
@@ -72,10 +77,10 @@ int cli_getopt(int argc, char **argv, const char *optstring,
         cli_help();
     case '?':
         cli_usage_error("unknown option '%s'",
-                        bad_option(argc, argv, shortbuf));
+                        bad_option(argc, argv, buf, sizeof buf));
     case ':':
         cli_usage_error("option '%s' needs an argument",
-                        bad_option(argc, argv, shortbuf));
+                        bad_option(argc, argv, buf, sizeof buf));
     case -1:
         if (optind < argc)
             cli_usage_error("unexpected argument '%s'", argv[optind]);

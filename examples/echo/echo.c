@@ -28,17 +28,24 @@ static const char usage[] =
     "flushed, then it exits 0.  Exit status 1 on a runtime failure (address\n"
     "in use), 2 on a usage error (bad option or endpoint string).\n";
 
+/* Output above this is pending: stop reading (the runtime's default
+ * high-water mark, which calls the producer's pause_producing). */
+#define ECHO_HIGH (64 * 1024)
+
 static void echo_pause(weft_conn *c, void *arg)
 {
     weft_conn_pause(c);
 }
 
+/* Drained below the low-water mark: read again.  The producer is
+ * registered only while paused, because a registered producer holds back
+ * weft_close (and so a graceful stop) until it is unregistered. */
 static void echo_resume(weft_conn *c, void *arg)
 {
+    weft_conn_set_producer(c, NULL, NULL);
     weft_conn_resume(c);
 }
 
-/* The connection is going away: nothing left to produce. */
 static void echo_stop(weft_conn *c, void *arg)
 {
     weft_conn_set_producer(c, NULL, NULL);
@@ -50,28 +57,20 @@ static const weft_producer echo_producer = {
     .stop_producing = echo_stop,
 };
 
-static void echo_connect(weft_conn *c)
-{
-    weft_conn_set_producer(c, &echo_producer, NULL);
-}
-
+/* An idle connection costs only what the runtime allocates for it: the
+ * producer (and the bookkeeping behind it) is set up on demand, just
+ * before a write that crosses the high-water mark, so the write itself
+ * triggers echo_pause. */
 static void echo_data(weft_conn *c, const char *data, size_t len)
 {
+    if (!weft_conn_paused(c) && weft_conn_pending(c) + len > ECHO_HIGH)
+        weft_conn_set_producer(c, &echo_producer, NULL);
     weft_write(c, data, len);
-}
-
-/* After the peer's EOF nothing more will be echoed; unregistering lets the
- * runtime's close finish as soon as the output is flushed. */
-static void echo_eof(weft_conn *c)
-{
-    weft_conn_set_producer(c, NULL, NULL);
 }
 
 static const weft_protocol echo_protocol = {
     .name = "echo",
-    .on_connect = echo_connect,
     .on_data = echo_data,
-    .on_eof = echo_eof,
 };
 
 int main(int argc, char **argv)

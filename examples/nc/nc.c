@@ -32,6 +32,7 @@
 #define READ_CHUNK (64 * 1024)
 #define STDOUT_HIGH (256 * 1024)   /* pause the socket above this */
 #define STDOUT_LOW (64 * 1024)     /* and resume it below this */
+#define SOCK_HIGH (64 * 1024)      /* the runtime's default high-water mark */
 
 static const char usage[] =
     "usage: weft-nc --connect ENDPOINT [--timeout SECONDS]\n"
@@ -126,30 +127,6 @@ static void stdin_start(void)
         event_active(nc.in_ev, EV_READ, 0);
 }
 
-static void stdin_readable(evutil_socket_t fd, short what, void *arg)
-{
-    static char buf[READ_CHUNK];
-    if (!nc.conn || nc.in_eof || nc.in_paused)
-        return;
-    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) {
-        if (n < 0)
-            cli_error("reading stdin: %s", strerror(errno));
-        nc.in_eof = true;
-        stdin_stop();
-        /* Nothing more to produce: the runtime need not wait for us. */
-        weft_conn_set_producer(nc.conn, NULL, NULL);
-        return;
-    }
-    weft_write(nc.conn, buf, (size_t)n);
-    /* A pollable fd stays armed (EV_PERSIST); a file is read again on the
-     * next iteration unless the write above paused us. */
-    if (!nc.in_pollable)
-        stdin_start();
-}
-
 static void producer_pause(weft_conn *c, void *arg)
 {
     nc.in_paused = true;
@@ -158,6 +135,7 @@ static void producer_pause(weft_conn *c, void *arg)
 
 static void producer_resume(weft_conn *c, void *arg)
 {
+    weft_conn_set_producer(c, NULL, NULL);
     nc.in_paused = false;
     stdin_start();
 }
@@ -174,6 +152,38 @@ static const weft_producer stdin_producer = {
     .resume_producing = producer_resume,
     .stop_producing = producer_stop,
 };
+
+static void stdin_readable(evutil_socket_t fd, short what, void *arg)
+{
+    static char buf[READ_CHUNK];
+    if (!nc.conn || nc.in_eof || nc.in_paused)
+        return;
+    if (weft_conn_closing(nc.conn)) {   /* stopping: nothing more to send */
+        stdin_stop();
+        return;
+    }
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        if (n < 0)
+            cli_error("reading stdin: %s", strerror(errno));
+        nc.in_eof = true;
+        stdin_stop();
+        return;
+    }
+    /* The producer is registered only around a pause: a registered
+     * producer would hold back weft_close on SIGINT/SIGTERM.  Registered
+     * before a write that crosses the high-water mark, the write itself
+     * calls producer_pause. */
+    if (weft_conn_pending(nc.conn) + (size_t)n > SOCK_HIGH)
+        weft_conn_set_producer(nc.conn, &stdin_producer, NULL);
+    weft_write(nc.conn, buf, (size_t)n);
+    /* A pollable fd stays armed (EV_PERSIST); a file is read again on the
+     * next iteration unless the write above paused us. */
+    if (!nc.in_pollable)
+        stdin_start();
+}
 
 /* ---- socket -> stdout --------------------------------------------------- */
 
@@ -233,7 +243,6 @@ static void nc_connect(weft_conn *c)
     nc.conn = c;
     if (nc.timeout > 0)
         weft_conn_set_idle_timeout(c, nc.timeout);
-    weft_conn_set_producer(c, &stdin_producer, NULL);
     stdin_start();
 }
 
@@ -263,8 +272,13 @@ static void nc_disconnect(weft_conn *c, const weft_reason *reason)
 
 static void nc_connection_failed(weft_factory *f, const weft_reason *reason)
 {
-    cli_error("%s: %s", nc.endpoint, reason->text);
-    nc.rc = CLI_EXIT_FAIL;
+    /* SIGINT/SIGTERM while connecting cancels the attempt: a clean stop. */
+    bool stopped = reason->code == WEFT_ECANCELLED &&
+                   weft_reactor_stopping(nc.r);
+    if (!stopped) {
+        cli_error("%s: %s", nc.endpoint, reason->text);
+        nc.rc = CLI_EXIT_FAIL;
+    }
     nc.done = true;
     finish_if_done();
 }
@@ -347,8 +361,6 @@ static void setup_stdio(struct event_base *base)
 
 static void cleanup_stdio(void)
 {
-    if (nc.out_flags >= 0)
-        fcntl(STDOUT_FILENO, F_SETFL, nc.out_flags);
     if (nc.out_ev)
         event_free(nc.out_ev);
     event_free(nc.in_ev);
@@ -389,9 +401,10 @@ int main(int argc, char **argv)
     if (!stdout_flush())
         nc.rc = CLI_EXIT_FAIL;
     free(target);
+    /* Our events live on the reactor's event_base: free them first. */
+    cleanup_stdio();
     weft_reactor_free(nc.r);
     if (f)
         weft_factory_free(f);
-    cleanup_stdio();
     return nc.rc;
 }

@@ -1,0 +1,2 @@
+PROGRAMS += weft-nc
+weft-nc_SRCS := examples/nc/nc.c $(CLI_SRCS)

@@ -1,0 +1,2 @@
+PROGRAMS += weft-qotd
+weft-qotd_SRCS := examples/qotd/qotd.c $(CLI_SRCS)
