@@ -265,6 +265,37 @@ static void test_default_failures(void **state)
     chat_parser_free(&p);
 }
 
+static void rec_mismatch(chat_parser *p, enum chat_mode m, const char *line,
+                         size_t len)
+{
+    rec *r = chat_user(p);
+
+    r->mismatches++;
+    assert_int_equal(m, CHAT_MODE_NICK);
+    snprintf(r->last, sizeof r->last, "%.*s", (int)len, line);
+}
+
+/* A mismatched line does not follow `next`: nick stays until a good one. */
+static void test_mismatch_stays(void **state)
+{
+    static const chat_callbacks cb = {
+        .on_nick = rec_nick,
+        .on_message = rec_message,
+        .on_mismatch = rec_mismatch,
+    };
+    chat_parser p;
+    rec r = { 0 };
+
+    chat_parser_init(&p, &cb, &r);
+    assert_int_equal(chat_parser_feed(&p, "bad nick\nok\nhi\n", 15), 15);
+    assert_int_equal(r.mismatches, 1);
+    assert_int_equal(r.lines, 2);                  /* nick "ok", "hi" */
+    assert_string_equal(r.last, "hi");
+    assert_int_equal(chat_mode(&p), CHAT_MODE_MESSAGE);
+    assert_int_equal(chat_parser_error(&p), 0);
+    chat_parser_free(&p);
+}
+
 static void test_pause_resume(void **state)
 {
     static const char in[] = "nick\none\ntwo\nthree\n";
@@ -508,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_cases_netstring),
         cmocka_unit_test(test_standalone_basics),
         cmocka_unit_test(test_default_failures),
+        cmocka_unit_test(test_mismatch_stays),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_clear_line_buffer),
         cmocka_unit_test(test_netstring_set_mode),
