@@ -847,7 +847,19 @@ static void on_mismatch(memcache_parser *p, enum memcache_mode m,
     process_line(session_of(p), line, len);
 }
 
-/* The fast path: the captures already are memcached's tokens. */
+static const char *span_end(weft_span sp)
+{
+    return sp.p ? sp.p + sp.len : NULL;
+}
+
+/* The fast path: the captures already are memcached's tokens.
+ *
+ * The grammar's alternatives share prefixes, so a capture can be complete
+ * on a path that died later ("stats" in "stats reset" completes `bare`).
+ * The alternative that matched is the one whose last capture reaches the
+ * end of the line (before the trailing spaces and "\r"); within the
+ * command alternative a complete `bytes` can only come from the storage
+ * shape and a complete `noreply` only from the end of the line. */
 static void on_command(memcache_parser *p, const memcache_command *m)
 {
     mc_session *s = session_of(p);
@@ -858,19 +870,22 @@ static void on_command(memcache_parser *p, const memcache_command *m)
         process_line(s, m->line.p, m->line.len);
         return;
     }
+    const char *tail = m->line.p + m->line.len;
+    if (tail > m->line.p + 1 && tail[-1] == '\r')
+        tail--;
+    while (tail > m->line.p && tail[-1] == ' ')
+        tail--;
     begin_command(s);
-    if (m->get.p) {
+    if (span_end(m->keys) == tail) {
         /* get/gets/gat/gats: the keys span is split like a line's rest. */
         bool with_cas = m->get.len >= 4 && m->get.p[3] == 's';
-        if (m->ttl.p)
-            process_get(s, NULL, 0, m->keys.p, m->keys.len, with_cas, true,
-                        (mc_tok){ m->ttl.p, m->ttl.len });
-        else
-            process_get(s, NULL, 0, m->keys.p, m->keys.len, with_cas, false,
-                        (mc_tok){ NULL, 0 });
+        bool touch = m->get.p[1] == 'a';
+        process_get(s, NULL, 0, m->keys.p, m->keys.len, with_cas, touch,
+                    touch ? (mc_tok){ m->ttl.p, m->ttl.len }
+                          : (mc_tok){ NULL, 0 });
         return;
     }
-    if (m->bare.p) {
+    if (span_end(m->bare) == tail) {
         t[n++] = (mc_tok){ m->bare.p, m->bare.len };
     } else {
         t[n++] = (mc_tok){ m->cmd.p, m->cmd.len };
@@ -1053,6 +1068,14 @@ int mc_server_init(mc_server *srv, size_t mem_limit, size_t item_size_max)
         return -1;
     srv->started = now;
     return 0;
+}
+
+void mc_server_set_clock(mc_server *srv, time_t (*clock)(void))
+{
+    time_t now = clock();
+    srv->clock = clock;
+    srv->started = now;
+    srv->cache.started = now - (time_t)srv->cache.now;
 }
 
 void mc_server_free(mc_server *srv)

@@ -62,6 +62,8 @@ typedef struct mc_session {
  * Returns 0 or -1 (out of memory). */
 int mc_server_init(mc_server *srv, size_t mem_limit, size_t item_size_max);
 void mc_server_free(mc_server *srv);
+/* Replaces the clock (tests): the cache's time starts over from clock(). */
+void mc_server_set_clock(mc_server *srv, time_t (*clock)(void));
 
 /* The parser callbacks (standalone use: memcache_parser_init(p,
  * &mc_callbacks, session)). */
