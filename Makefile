@@ -152,22 +152,16 @@ $(foreach f,$(FUZZERS),$(eval $(call fuzz_rules,$(f))))
 .PHONY: fuzz fuzz-run
 fuzz: $(FUZZERS:%=$(B)/fuzz/%)
 fuzz-run: fuzz
-	@for f in $(FUZZERS); do \
-	  mkdir -p $(B)/fuzz/corpus-$$f; \
-	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	    $(B)/fuzz/corpus-$$f $$(ls -d tests/fuzz/seeds/$$f 2>/dev/null) \
-	    >$(B)/fuzz/$$f.log 2>&1 || { tail -40 $(B)/fuzz/$$f.log; exit 1; }; \
-	done
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) scripts/run-tests.sh "$(PYTHON)" "" "" "$(FUZZERS)"
 
 # ---- tests ---------------------------------------------------------------
-.PHONY: test test-build check-gen check-c check-py
+.PHONY: test test-build
 test-build: $(B)/.deps-test all asan $(CTESTS:%=$(B)/tests/%) $(CTESTS:%=$(B)/asan/tests/%)
 
 # Runs everything, keeps going after a failure, prints one summary line.
-test: test-build
-	@scripts/run-tests.sh "$(PYTHON)" "$(CTESTS)" "$(PYTESTS)"
-	@$(MAKE) --no-print-directory fuzz-run
+test: test-build fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) scripts/run-tests.sh \
+	  "$(PYTHON)" "$(CTESTS)" "$(PYTESTS)" "$(FUZZERS)"
 
 # ---- running ---------------------------------------------------------------
 RUN_PROGRAM ?= weft-echo
