@@ -20,6 +20,7 @@ class Capture:
     name: str
     pos: Pos
     index: int = 0                  # order of appearance in its grammar
+    path: tuple = ()                # ((union, alternative), ...) it is in
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Grammar:
     pos: Pos
     captures: List[Capture] = field(default_factory=list)
     refs: list = field(default_factory=list)    # [(name, Pos)] used
+    unions: list = field(default_factory=list)  # alternatives per tracked
+                                                # union (see spec_parse)
 
 
 @dataclass

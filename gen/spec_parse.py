@@ -97,6 +97,9 @@ class _Rx:
         self.context = context
         self.captures = []
         self.refs = []              # (name, Pos) of names used
+        self.unions = []            # alternatives count per tracked union
+        self.path = ()              # ((union, alternative), ...) we are in
+        self.repeat = 0             # depth of repetitions around us
 
     def text(self, t):
         if isinstance(t, lark.Token):
@@ -115,9 +118,15 @@ class _Rx:
         if d == 'rx_pre':
             return '%s%s' % (c[0], self.text(c[1]))
         if d == 'rx_post':
-            return '%s%s' % (self.text(c[0]), c[1])
+            rep = str(c[1]) != '?'
+            self.repeat += rep
+            inner = self.text(c[0])
+            self.repeat -= rep
+            return '%s%s' % (inner, c[1])
         if d == 'rx_cat':
             return '%s %s' % (self.text(c[0]), self.text(c[1]))
+        if d == 'rx_bin' and str(c[1]) == '|':
+            return self.union(t)
         if d in ('rx_catop', 'rx_bin'):
             return '%s %s %s' % (self.text(c[0]), c[1], self.text(c[2]))
         if d == 'capture':
@@ -128,18 +137,52 @@ class _Rx:
                                 "%s; capture where the definition is used, "
                                 "e.g. %s:(%s)" % (self.context, name, inner))
                 return '( %s )' % inner
-            cap = Capture(str(name), _pos(name), len(self.captures))
+            cap = Capture(str(name), _pos(name), len(self.captures),
+                          self.path)
             self.captures.append(cap)
             return ('( %s ) >weft_cap_%s_s %%weft_cap_%s_e'
                     % (inner, name, name))
         raise AssertionError('unknown rx node ' + d)   # pragma: no cover
+
+    def union(self, t):
+        """A chain a | b | c.  Ragel runs the alternatives in parallel, so
+        a capture's actions may fire on an alternative that dies later.
+        When alternatives hold captures (and no repetition surrounds the
+        union), each alternative's leaving action records its index; the
+        last one to fire is the alternative that matched, and captures of
+        the others are cleared after the match (see the .rl template)."""
+        alts = []
+        while isinstance(t, lark.Tree) and t.data == 'rx_bin' and \
+                str(t.children[1]) == '|':
+            alts.append(t.children[2])
+            t = t.children[0]
+        alts.append(t)
+        alts.reverse()
+        if not self.allow or self.repeat or not any(
+                _has_capture(a) for a in alts):
+            return ' | '.join(self.text(a) for a in alts)
+        u = len(self.unions)
+        self.unions.append(len(alts))
+        out = []
+        outer = self.path
+        for i, a in enumerate(alts):
+            self.path = outer + ((u, i),)
+            out.append('( %s ) %%weft_alt_%d_%d' % (self.text(a), u, i))
+        self.path = outer
+        return ' | '.join(out)
+
+
+def _has_capture(t):
+    if not isinstance(t, lark.Tree):
+        return False
+    return t.data == 'capture' or any(_has_capture(c) for c in t.children)
 
 
 def _grammar(tree, diag, allow_captures, context):
     rx = _Rx(diag, allow_captures, context)
     text = rx.text(tree)
     pos = _pos(tree.meta) if isinstance(tree, lark.Tree) else _pos(tree)
-    return Grammar(text, pos, rx.captures, rx.refs)
+    return Grammar(text, pos, rx.captures, rx.refs, rx.unions)
 
 
 def _set(diag, owner, attr, value, pos, what):

@@ -84,12 +84,16 @@ mode tail : line {
 entry mode blob : raw until "\r\n.\r\n" max 10 next head;
 '''
 
-DRIVER = r'''
+FEAT_HOOKS = r'''
+#include <string.h>
 #define FEAT_TRACE_TAIL(t, p, line, len)                                  \
     do {                                                                  \
         if ((len) == 4 && memcmp((line), "blob", 4) == 0)                 \
             feat_set_mode((p), FEAT_MODE_BLOB, 0);                        \
     } while (0)
+'''
+
+DRIVER = r'''
 #include "feat_trace.c"
 
 int main(void)
@@ -138,16 +142,20 @@ CASES = [
 
 
 class Behaviour(unittest.TestCase):
+    """Compiles SPEC (protocol NAME) with DRIVER (HOOKS, then the trace
+    harness) and the runtime under ASan/UBSan; checks CASES."""
+    NAME, SPEC, HOOKS, CASES = 'feat', FEATURE_SPEC, FEAT_HOOKS, CASES
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='weftc-feat-')
         d = cls.tmp
-        with open(os.path.join(d, 'feat.weft'), 'w') as f:
-            f.write(FEATURE_SPEC)
+        with open(os.path.join(d, cls.NAME + '.weft'), 'w') as f:
+            f.write(cls.SPEC)
         with open(os.path.join(d, 'driver.c'), 'w') as f:
-            f.write(DRIVER)
-        p = run([sys.executable, WEFTC, os.path.join(d, 'feat.weft'), '-o',
-                 d])
+            f.write(cls.HOOKS + DRIVER.replace('feat_', cls.NAME + '_'))
+        p = run([sys.executable, WEFTC, os.path.join(d, cls.NAME + '.weft'),
+                 '-o', d])
         if p.returncode != 0:
             raise AssertionError(p.stdout)
         rt = sorted(glob.glob(os.path.join(ROOT, 'runtime', '*.c')))
@@ -155,7 +163,8 @@ class Behaviour(unittest.TestCase):
                '-g']
         cmd = [CC] + WARN + san + event_cflags() + [
             '-Wno-unused-parameter', '-I', os.path.join(ROOT, 'runtime'),
-            '-I', d, os.path.join(d, 'driver.c'), os.path.join(d, 'feat.c')
+            '-I', d, os.path.join(d, 'driver.c'),
+            os.path.join(d, cls.NAME + '.c')
         ] + rt + ['-o', os.path.join(d, 'driver'), '-levent']
         p = run(cmd)
         if p.returncode != 0:
@@ -166,7 +175,7 @@ class Behaviour(unittest.TestCase):
         shutil.rmtree(cls.tmp)
 
     def test_cases(self):
-        for data, want in CASES:
+        for data, want in self.CASES:
             with self.subTest(input=data):
                 p = subprocess.run([os.path.join(self.tmp, 'driver')],
                                    input=data, stdout=subprocess.PIPE,
@@ -174,6 +183,31 @@ class Behaviour(unittest.TestCase):
                 self.assertEqual(p.returncode, 0,
                                  p.stdout.decode() + p.stderr.decode())
                 self.assertEqual(p.stdout.decode(), want)
+
+
+ALTS_SPEC = r'''
+protocol alts;
+delimiter "\n";
+initial mode cmd : line {
+    match (bare:"stats" | verb:"stats" " " arg:alpha+
+           | n:digit+ ("x" | "y" q:digit)) " "*;
+}
+'''
+
+ALTS_CASES = [
+    (b'stats\n', 'cmd bare="stats" verb=- arg=- n=- q=-\nfinish 0\n'),
+    (b'stats  \n', 'cmd bare="stats" verb=- arg=- n=- q=-\nfinish 0\n'),
+    (b'stats reset \n',
+     'cmd bare=- verb="stats" arg="reset" n=- q=-\nfinish 0\n'),
+    (b'12x\n', 'cmd bare=- verb=- arg=- n="12" q=-\nfinish 0\n'),
+    (b'12y7\n', 'cmd bare=- verb=- arg=- n="12" q="7"\nfinish 0\n'),
+    (b'stats 1\n', 'mismatch cmd "stats 1"\nerror -12\n'),
+]
+
+
+class Alternatives(Behaviour):
+    """Captures of alternatives that died are cleared after the match."""
+    NAME, SPEC, HOOKS, CASES = 'alts', ALTS_SPEC, '', ALTS_CASES
 
 
 if __name__ == '__main__':
