@@ -321,18 +321,40 @@ static void parse_args(int argc, char **argv)
         cli_usage_error("%s", err.msg);
 }
 
-/* The endpoint string to connect to: --timeout, when given, replaces the
- * endpoint's own timeout= (a later key overrides an earlier one). */
+/* The endpoint string to connect to: with --timeout, the endpoint's own
+ * timeout= fields (if any) are dropped and --timeout's appended, since the
+ * endpoint parser refuses a key given twice.  Fields are separated by
+ * colons not escaped with a backslash. */
 static char *connect_string(void)
 {
-    char *s;
-    int n = nc.timeout > 0
-                ? asprintf(&s, "%s:timeout=%g", nc.endpoint, nc.timeout)
-                : asprintf(&s, "%s", nc.endpoint);
-    if (n < 0) {
+    size_t n = strlen(nc.endpoint);
+    char *s = malloc(n + 64);
+    if (!s) {
         cli_error("out of memory");
         exit(CLI_EXIT_FAIL);
     }
+    if (nc.timeout <= 0) {
+        memcpy(s, nc.endpoint, n + 1);
+        return s;
+    }
+    size_t o = 0;
+    bool first = true;
+    for (const char *p = nc.endpoint;;) {
+        const char *q = p;
+        while (*q && *q != ':')
+            q += (*q == '\\' && q[1]) ? 2 : 1;
+        if (first || strncmp(p, "timeout=", 8) != 0) {
+            if (!first)
+                s[o++] = ':';
+            memcpy(s + o, p, (size_t)(q - p));
+            o += (size_t)(q - p);
+        }
+        first = false;
+        if (!*q)
+            break;
+        p = q + 1;
+    }
+    snprintf(s + o, 64, ":timeout=%.6f", nc.timeout);
     return s;
 }
 

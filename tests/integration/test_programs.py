@@ -369,6 +369,40 @@ class EchoTest(ProgramTest):
         self.assertEqual(rc, 0, err)
         self.assert_clean(err)
 
+    def test_client_that_never_reads_is_throttled(self):
+        """Echo output above the high-water mark stops the server reading,
+        so a client that only writes soon cannot write more: the server
+        does not buffer without bound.  Then everything comes back."""
+        import select
+        p, (addr,) = self.server("weft-echo", "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        s = socket.socket()
+        self.socks.append(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", tcp_port(addr)))
+        s.setblocking(False)
+        chunk = random.Random(7).randbytes(65536)
+        limit = 256 << 20
+        sent = 0
+        while sent < limit:
+            _, w, _ = select.select([], [s], [], 0.5)
+            if not w:
+                break                      # blocked for 0.5 s: throttled
+            try:
+                # send may take part of a chunk: the stream stays the
+                # chunk repeated.
+                sent += s.send(chunk[sent % len(chunk):])
+            except BlockingIOError:
+                pass
+        self.assertLess(sent, 64 << 20, "server kept reading")
+        s.setblocking(True)
+        got = recv_exactly(s, sent)
+        self.assertEqual(len(got), sent)
+        self.assertTrue(got == (chunk * (sent // len(chunk) + 1))[:sent])
+        self.stop_cleanly(p)
+
     def test_port_in_use_by_another_echo(self):
         p, (addr,) = self.server("weft-echo", "--listen",
                                  "tcp:0:interface=127.0.0.1")
@@ -524,6 +558,91 @@ class NcTest(ProgramTest):
         self.assertEqual(self.read_stdout(nc, 5), b"ping\n")
         self.stop_cleanly(nc)
         self.stop_cleanly(echo)
+
+    def test_nc_slow_stdout_reader(self):
+        """stdout not read for a while: nc pauses the socket, the echo
+        server pauses, nc stops reading stdin; nothing is lost once stdout
+        is read again."""
+        echo, port = self.echo_server()
+        nc = self.start("weft-nc", "--connect",
+                        "tcp:host=127.0.0.1:port=%d" % port,
+                        stdin=subprocess.PIPE)
+        data = random.Random(8).randbytes(32 << 20)
+        fed = [0]
+
+        def feed():
+            try:
+                for i in range(0, len(data), 65536):
+                    nc.p.stdin.write(data[i:i + 65536])
+                    nc.p.stdin.flush()
+                    fed[0] += 65536
+                nc.p.stdin.close()
+            except OSError:
+                pass
+        t = threading.Thread(target=feed, daemon=True)
+        t.start()
+        time.sleep(1.5)
+        # Stuck somewhere in the chain (here about 9 MiB of kernel socket
+        # buffers): nc did not buffer the rest itself.
+        self.assertLess(fed[0], 24 << 20, "nc kept reading stdin")
+        got = self.read_stdout(nc, len(data))
+        t.join(TIMEOUT)
+        self.assertEqual(len(got), len(data))
+        self.assertTrue(got == data)
+        self.stop_cleanly(echo)
+        rc, err = nc.wait()
+        self.assertEqual(rc, 0, err)
+        self.assert_clean(err)
+
+    def test_nc_timeout_option_overrides_endpoint_timeout(self):
+        """--timeout wins over a timeout= in the endpoint string (connect
+        hangs on a full accept queue, as in test_nc_connect_timeout)."""
+        with socket.socket() as l:
+            l.bind(("127.0.0.1", 0))
+            l.listen(0)
+            port = l.getsockname()[1]
+            fillers = []
+            try:
+                for _ in range(4):
+                    c = socket.socket()
+                    c.setblocking(False)
+                    c.connect_ex(("127.0.0.1", port))
+                    fillers.append(c)
+                time.sleep(0.2)
+                t0 = time.monotonic()
+                rc, out, err = self.run_prog(
+                    "weft-nc", "--timeout", "0.5", "--connect",
+                    "tcp:host=127.0.0.1:port=%d:timeout=60" % port)
+                took = time.monotonic() - t0
+            finally:
+                for c in fillers:
+                    c.close()
+        self.assertEqual(rc, 1, err)
+        self.assertIn("timed out", err)
+        self.assertLess(took, 10)
+
+    def test_nc_sigterm_while_connecting_exits_zero(self):
+        with socket.socket() as l:
+            l.bind(("127.0.0.1", 0))
+            l.listen(0)
+            port = l.getsockname()[1]
+            fillers = []
+            try:
+                for _ in range(4):
+                    c = socket.socket()
+                    c.setblocking(False)
+                    c.connect_ex(("127.0.0.1", port))
+                    fillers.append(c)
+                time.sleep(0.2)
+                nc = self.start("weft-nc", "--connect",
+                                "tcp:host=127.0.0.1:port=%d" % port)
+                time.sleep(0.5)
+                self.assertIsNone(nc.p.poll())
+                err = self.stop_cleanly(nc)
+            finally:
+                for c in fillers:
+                    c.close()
+        self.assertEqual(err, "")
 
     def test_nc_refused(self):
         port = free_port()
