@@ -45,7 +45,54 @@ static struct weft__conn_extra *extra(weft_conn *c)
 
 static size_t pending(const weft_conn *c)
 {
-    return c->out ? evbuffer_get_length(c->out) : 0;
+    size_t n = c->out ? evbuffer_get_length(c->out) : 0;
+    if (c->r && c->r->feed_conn == c)
+        n += c->r->slice_len;
+    return n;
+}
+
+/* ---- echo fast path --------------------------------------------------- */
+
+/* A line echo writes back, line by line, the very bytes it is parsing.
+ * Instead of one copy per write, such output is kept as one slice of the
+ * input being fed and copied once when the feed returns (or before any
+ * other output, so the order never changes).  Returns true if [p, p+n)
+ * joined the slice: it lies in the fed input right after the slice (or
+ * starts it), or is a short run of bytes equal to the input there (the
+ * delimiter of send_line). */
+static bool slice_take(weft_conn *c, const char *p, size_t n)
+{
+    weft_reactor *r = c->r;
+    if (!r || r->feed_conn != c || !n || c->finished)
+        return false;
+    const char *at = r->slice_len ? r->slice_p + r->slice_len : p;
+    uintptr_t lo = (uintptr_t)r->feed_p, hi = lo + r->feed_len;
+    uintptr_t a = (uintptr_t)at;
+    if (a < lo || a > hi || n > hi - a)
+        return false;
+    if (p != at) {
+        if (n > 16)
+            return false;
+        for (size_t i = 0; i < n; i++)   /* a delimiter: a byte or two */
+            if (p[i] != at[i])
+                return false;
+    }
+    if (!r->slice_len)
+        r->slice_p = at;
+    r->slice_len += n;
+    return true;
+}
+
+/* Copies the pending slice into c's output. */
+static void slice_flush(weft_conn *c)
+{
+    weft_reactor *r = c->r;
+    if (!r || r->feed_conn != c || !r->slice_len)
+        return;
+    size_t n = r->slice_len;
+    r->slice_len = 0;
+    if (c->out && !c->finished && evbuffer_add(c->out, r->slice_p, n) < 0)
+        abort();                   /* like the other small adds below */
 }
 
 static size_t high_mark(const weft_conn *c)
@@ -96,7 +143,10 @@ static void update_events(weft_conn *c)
     if (!c->finished) {
         if (!c->paused && !c->closing)
             want |= EV_READ;
-        if (pending(c) > 0)
+        /* Output queued on the reactor's flush list is written this loop
+         * iteration anyway; wait for writability only when a write could
+         * not take everything. */
+        if (pending(c) > 0 && !c->in_flushq)
             want |= EV_WRITE;
     }
     if (want == c->ev_mask)
@@ -118,6 +168,8 @@ static void finish(weft_conn *c)
         return;
     c->finished = 1;
     c->closing = 1;
+    if (c->r && c->r->feed_conn == c)
+        c->r->slice_len = 0;      /* output is dropped, the slice too */
     if (c->out) {
         evbuffer_free(c->out);
         c->out = NULL;
@@ -338,12 +390,43 @@ static int out_buf(weft_conn *c)
     return 0;
 }
 
+/* Appends bytes to the output, through the slice when they echo input. */
+static int out_add(weft_conn *c, const void *data, size_t len)
+{
+    if (!len || slice_take(c, data, len))
+        return 0;
+    slice_flush(c);
+    return evbuffer_add(c->out, data, len) < 0 ? WEFT_ENOMEM : 0;
+}
+
+/* Large writes with nothing queued before them go to the socket at once:
+ * batching buys nothing at that size, and the copy into the output buffer
+ * is saved.  Returns the bytes the kernel took. */
+#define DIRECT_MIN 16384
+static size_t write_direct(weft_conn *c, const void *data, size_t len)
+{
+    if (c->mem || len < DIRECT_MIN || c->closing || pending(c) > 0)
+        return 0;
+    ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0)
+        return 0;     /* errors surface on the regular flush */
+    touch(c);
+    return (size_t)n;
+}
+
 int weft_write(weft_conn *c, const void *data, size_t len)
 {
+    if (c->closing)
+        return WEFT_ECLOSED;
+    size_t done = write_direct(c, data, len);
+    if (done > 0 && done == len) {
+        check_marks(c);
+        return 0;
+    }
     int rc = out_buf(c);
     if (rc)
         return rc;
-    if (len && evbuffer_add(c->out, data, len) < 0)
+    if (out_add(c, (const char *)data + done, len - done))
         return WEFT_ENOMEM;
     return wrote(c);
 }
@@ -354,8 +437,7 @@ int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
     if (rc)
         return rc;
     for (int i = 0; i < iovcnt; i++)
-        if (iov[i].iov_len
-            && evbuffer_add(c->out, iov[i].iov_base, iov[i].iov_len) < 0)
+        if (out_add(c, iov[i].iov_base, iov[i].iov_len))
             return WEFT_ENOMEM;
     return wrote(c);
 }
@@ -366,6 +448,7 @@ int weft_printf(weft_conn *c, const char *fmt, ...)
     if (rc)
         return rc;
     va_list ap;
+    slice_flush(c);
     va_start(ap, fmt);
     int n = evbuffer_add_vprintf(c->out, fmt, ap);
     va_end(ap);
@@ -379,8 +462,7 @@ int weft_send_line(weft_conn *c, const void *line, size_t len)
     int rc = out_buf(c);
     if (rc)
         return rc;
-    if ((len && evbuffer_add(c->out, line, len) < 0)
-        || (c->delim_len && evbuffer_add(c->out, c->delim, c->delim_len) < 0))
+    if (out_add(c, line, len) || out_add(c, c->delim, c->delim_len))
         return WEFT_ENOMEM;
     return wrote(c);
 }
@@ -398,6 +480,7 @@ int weft_write_file(weft_conn *c, int fd, off_t offset, off_t len)
         close(fd);
         return rc;
     }
+    slice_flush(c);
     if (c->mem) {
         /* The memory transport records bytes, so read them now. */
         char buf[8192];
@@ -428,6 +511,7 @@ struct evbuffer *weft_conn_output(weft_conn *c)
 {
     if (!c->out)
         c->out = evbuffer_new();
+    slice_flush(c);
     /* The caller adds bytes after this returns: flush them on the next
      * loop turn, or when the current callback returns. */
     if (c->depth == 0 && !c->mem && !c->finished)
@@ -476,7 +560,23 @@ bool weft_conn_closing(const weft_conn *c) { return c->closing; }
 static size_t call_feed(weft_conn *c, const char *p, size_t n)
 {
     const weft_protocol *pr = c->proto;
+    weft_reactor *r = c->r;
     size_t k = n;
+    /* Feeds nest (a callback may make another connection read, e.g. over
+     * memconn): the outer slice is flushed and its input remembered. */
+    weft_conn *outer = NULL;
+    const char *outer_p = NULL;
+    size_t outer_len = 0;
+    if (r) {
+        if ((outer = r->feed_conn) != NULL)
+            slice_flush(outer);
+        outer_p = r->feed_p;
+        outer_len = r->feed_len;
+        r->feed_conn = c;
+        r->feed_p = p;
+        r->feed_len = n;
+        r->slice_len = 0;
+    }
     c->in_feed = 1;
     if (pr->feed) {
         k = pr->feed(c, p, n);
@@ -486,6 +586,13 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
         pr->on_data(c, p, n);
     }
     c->in_feed = 0;
+    if (r) {
+        slice_flush(c);
+        r->feed_conn = outer;
+        r->feed_p = outer_p;
+        r->feed_len = outer_len;
+        r->slice_len = 0;
+    }
     return k;
 }
 

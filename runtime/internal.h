@@ -148,6 +148,14 @@ struct weft_reactor {
     double grace;
     weft_timer *grace_timer;
     uint64_t rng;                  /* retry jitter */
+    /* Echo fast path (conn.c): while feed_conn's protocol parses
+     * [feed_p, feed_p + feed_len), output that repeats the input bytes
+     * right after the slice grows the slice instead of being copied; the
+     * slice joins feed_conn's output before any other output and when the
+     * feed returns. */
+    weft_conn *feed_conn;
+    const char *feed_p, *slice_p;
+    size_t feed_len, slice_len;
 };
 
 /* ---- cross-file helpers ------------------------------------------------ */
