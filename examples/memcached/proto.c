@@ -1007,11 +1007,12 @@ static size_t (*generated_feed)(weft_conn *c, const char *data, size_t len);
 static size_t mc_feed(weft_conn *c, const char *data, size_t len)
 {
     mc_session *s = weft_conn_user(c);
+    /* counted before parsing, so "stats" sees its own line (memcached
+     * counts at read time); bytes left unconsumed come back later */
+    s->srv->bytes_read += len;
     size_t n = generated_feed(c, data, len);
-    if (s) {
-        s->srv->bytes_read += n;
-        out_flush(s);
-    }
+    s->srv->bytes_read -= len - n;
+    out_flush(s);
     return n;
 }
 
