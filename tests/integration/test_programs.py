@@ -644,6 +644,21 @@ class NcTest(ProgramTest):
                     c.close()
         self.assertEqual(err, "")
 
+    def test_nc_stdout_closed(self):
+        """A reader of stdout that goes away ends nc with an error (SIGPIPE
+        is ignored; the write error is reported)."""
+        q, (addr,) = self.server("weft-qotd", "--quote", "z" * 100000,
+                                 "--listen", "tcp:0:interface=127.0.0.1")
+        nc = self.start("weft-nc", "--connect",
+                        "tcp:host=127.0.0.1:port=%d" % tcp_port(addr),
+                        stdin=subprocess.PIPE)
+        nc.p.stdout.close()
+        rc, err = nc.wait()
+        self.assertEqual(rc, 1, err)
+        self.assertIn("weft-nc: writing stdout: ", err)
+        self.assert_clean(err)
+        self.stop_cleanly(q)
+
     def test_nc_refused(self):
         port = free_port()
         ep = "tcp:host=127.0.0.1:port=%d" % port
