@@ -1,0 +1,130 @@
+"""Integration tests of weft-lineecho (examples/lineecho, spec/lineecho.weft)
+as a real process on 127.0.0.1.
+
+The program comes from $WEFT_BIN (default build/asan/bin), so under `make
+test` it runs under AddressSanitizer; a clean stop must exit 0 with a
+sanitizer-free stderr.  Every socket and wait has a timeout.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
+TIMEOUT = 20.0
+LISTENING = re.compile(r"weft-lineecho: listening on tcp:127\.0\.0\.1:(\d+)")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+class LineEchoTest(unittest.TestCase):
+    def setUp(self):
+        self.p = subprocess.Popen(
+            [os.path.join(BIN, "weft-lineecho"), "--listen",
+             "tcp:0:interface=127.0.0.1"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        self.err = []
+        self.port = None
+        ready = threading.Event()
+
+        def read():
+            for raw in self.p.stderr:
+                line = raw.decode("utf-8", "replace").rstrip()
+                self.err.append(line)
+                m = LISTENING.search(line)
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        self.assertTrue(ready.wait(TIMEOUT), "server did not start")
+        self.assertIsNotNone(self.port, "\n".join(self.err))
+
+    def tearDown(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                rc = self.p.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                self.fail("server did not stop on SIGTERM")
+            self.reader.join(TIMEOUT)
+            self.p.stderr.close()
+            self.assertEqual(rc, 0, "\n".join(self.err))
+        text = "\n".join(self.err)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, text)
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), TIMEOUT)
+        s.settimeout(TIMEOUT)
+        return s
+
+    def read_exactly(self, s, n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def test_lines_echoed_whatever_the_reads(self):
+        s = self.connect()
+        pieces = [b"hel", b"lo\r", b"\nwor", b"ld\r\n\r\n", b"a\nb\r\n"]
+        for piece in pieces:
+            s.sendall(piece)
+            time.sleep(0.02)
+        want = b"hello\r\nworld\r\n\r\na\nb\r\n"
+        self.assertEqual(self.read_exactly(s, len(want)), want)
+        s.close()
+
+    def test_partial_line_is_not_echoed(self):
+        s = self.connect()
+        s.sendall(b"done\r\nnot yet")
+        self.assertEqual(self.read_exactly(s, 6), b"done\r\n")
+        s.settimeout(0.3)
+        with self.assertRaises(socket.timeout):
+            s.recv(100)
+        s.close()
+
+    def test_max_line_accepted_longer_closes(self):
+        s = self.connect()
+        ok = b"x" * 16384 + b"\r\n"
+        s.sendall(ok)
+        self.assertEqual(self.read_exactly(s, len(ok)), ok)
+        s.sendall(b"y" * 16386)
+        try:
+            rest = self.read_exactly(s, 1)
+        except ConnectionResetError:
+            rest = b""
+        self.assertEqual(rest, b"")          # closed, nothing echoed
+        s.close()
+
+    def test_pipelined_many_lines_while_not_reading(self):
+        # 40000 lines (1.3 MB) written before reading a byte: more than the
+        # socket buffers hold, so the server's output crosses its high-water
+        # mark and it pauses; every line still comes back, in order.
+        s = self.connect()
+        lines = b"".join(b"line %08d......................\r\n" % i
+                         for i in range(40000))
+        writer = threading.Thread(target=s.sendall, args=(lines,))
+        writer.start()
+        time.sleep(0.3)
+        got = self.read_exactly(s, len(lines))
+        writer.join(TIMEOUT)
+        self.assertEqual(got, lines)
+        s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
