@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "weft.h"
@@ -667,6 +668,94 @@ static void test_thousand_connections_some_reset(void **state)
     weft_factory_free(sf);
 }
 
+
+/* ---- writes from outside a connection's callbacks --------------------------- */
+
+static weft_conn *hub[2];
+static int nhub;
+static void hub_connect(weft_conn *c)
+{
+    S.connects++;
+    hub[nhub++] = c;
+}
+/* A message from one member goes to the other one (at depth 0 there):
+ * through weft_write for one byte, through the output buffer for the rest. */
+static void hub_data(weft_conn *c, const char *d, size_t n)
+{
+    weft_conn *other = hub[0] == c ? hub[1] : hub[0];
+    weft_write(other, d, 1);
+    evbuffer_add(weft_conn_output(other), d + 1, n - 1);
+}
+static void hub_disc(weft_conn *c, const weft_reason *r)
+{
+    if (hub[0] == c)
+        hub[0] = NULL;
+    if (hub[1] == c)
+        hub[1] = NULL;
+    s_disc(c, r);
+}
+static const weft_protocol hub_srv = {
+    .name = "hub", .on_connect = hub_connect, .on_data = hub_data,
+    .on_disconnect = hub_disc,
+};
+
+static char member_got[2][64];
+static size_t member_len[2];
+static weft_conn *members[2];
+static int nmembers;
+static void member_connect(weft_conn *c)
+{
+    C.connects++;
+    members[nmembers] = c;
+    weft_conn_set_user(c, (void *)(intptr_t)nmembers);
+    nmembers++;
+}
+static void member_data(weft_conn *c, const char *d, size_t n)
+{
+    int i = (int)(intptr_t)weft_conn_user(c);
+    memcpy(member_got[i] + member_len[i], d, n);
+    member_len[i] += n;
+}
+static const weft_protocol member = {
+    .name = "member", .on_connect = member_connect, .on_data = member_data,
+    .on_disconnect = c_disc,
+};
+
+static int abort_seen_inside;
+static void abort_from_timer(void *arg)
+{
+    weft_conn *c = arg;
+    int before = S.disconnects;
+    weft_abort(c);
+    /* outside the connection's callbacks: on_disconnect ran already */
+    abort_seen_inside = S.disconnects - before;
+}
+
+static void test_writes_from_elsewhere_and_abort_from_timer(void **state)
+{
+    (void)state;
+    nhub = nmembers = 0;
+    memset(member_len, 0, sizeof member_len);
+    weft_factory *sf = weft_factory_new(R, &hub_srv, NULL, NULL);
+    weft_factory *cf = weft_factory_new(R, &member, NULL, NULL);
+    weft_port *p = listen_on("tcp:0:interface=127.0.0.1", sf);
+    connect_to(p, cf);
+    connect_to(p, cf);
+    RUN_UNTIL(S.connects == 2 && C.connects == 2);
+    weft_write(members[0], "hello", 5);     /* from outside: queued */
+    RUN_UNTIL(member_len[1] == 5);
+    assert_memory_equal(member_got[1], "hello", 5);
+    weft_write(members[1], "back!", 5);
+    RUN_UNTIL(member_len[0] == 5);
+    assert_memory_equal(member_got[0], "back!", 5);
+    weft_call_later(R, 0, abort_from_timer, hub[0]);
+    RUN_UNTIL(S.disconnects == 1 && C.disconnects == 1);
+    assert_int_equal(abort_seen_inside, 1);
+    assert_int_equal(S.code, WEFT_EABORTED);
+    weft_factory_free(cf);
+    weft_factory_free(sf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +771,7 @@ int main(void)
         T_(test_write_file),
         T_(test_peer_eof_and_addresses),
         T_(test_thousand_connections_some_reset),
+        T_(test_writes_from_elsewhere_and_abort_from_timer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
