@@ -49,6 +49,37 @@ static double parse_secs(const char *opt, const char *s)
     return v;
 }
 
+/* Like cli_listen_all, and for each TCP port also prints the URL to open
+ * ("weft-httpd: serving DIR at http://127.0.0.1:8080/"), which is what
+ * `make run` shows. */
+static int listen_all(weft_reactor *r, weft_factory *f, const cli_list *eps,
+                      const char *root)
+{
+    for (size_t i = 0; i < eps->n; i++) {
+        weft_error err = {0};
+        weft_port *p = weft_listen(r, eps->items[i], f, &err);
+        if (!p) {
+            cli_error("%s", err.msg);
+            return err.code < 0 ? err.code : WEFT_ESYS;
+        }
+        const char *text = weft_port_text(p);
+        cli_error("listening on %s", text);
+        const char *addr = strchr(text, ':');
+        const char *colon = strrchr(text, ':');
+        if (weft_port_number(p) >= 0 && addr && colon > addr) {
+            int hl = (int)(colon - addr - 1);
+            const char *host = addr + 1;
+            if (hl == 7 && memcmp(host, "0.0.0.0", 7) == 0) {
+                host = "127.0.0.1";
+                hl = 9;
+            }
+            fprintf(stderr, "weft-httpd: serving %s at http://%.*s:%d/\n",
+                    root, hl, host, weft_port_number(p));
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_MAXBODY = 256, O_MAXHEAD, O_IDLE, O_HEADT, O_CACHE, O_LOG };
@@ -116,7 +147,7 @@ int main(int argc, char **argv)
         weft_reactor_free(r);
         return CLI_EXIT_FAIL;
     }
-    int rc = cli_listen_all(r, httpd_factory(s), &listen);
+    int rc = listen_all(r, httpd_factory(s), &listen, cfg.root);
     if (rc == 0 && (rc = weft_reactor_run(r)) < 0)
         cli_error("event loop failed: %s", weft_strerror(rc));
     weft_reactor_free(r);
