@@ -55,6 +55,8 @@ typedef struct fentry {
     char *data;                 /* contents, or NULL: sendfile */
 } fentry;
 
+typedef struct hconn hconn;
+
 struct httpd {
     httpd_config cfg;
     weft_reactor *r;
@@ -66,26 +68,30 @@ struct httpd {
     fentry *cache[CACHE_BUCKETS];
     size_t cache_entries;
     size_t cache_bytes;
+    hconn *conns;               /* every open connection */
+    weft_timer *sweep_timer;    /* pending while there are connections */
     time_t date_sec;            /* second the cached dates belong to */
     char date[40];              /* "Date: ...\r\n" value */
     char log_date[40];          /* "22/Nov/2026:01:29:29 +0000" */
 };
 
 /* Per-connection state; request.c finds rq at the start of it. */
-typedef struct hconn {
+struct hconn {
     httpreq rq;                 /* must stay first */
     httpd *srv;
     weft_conn *c;
     http_parser *p;
     struct evbuffer *body;      /* /echo: the body received so far */
-    weft_timer *head_timer;     /* pending header-read timer, or NULL */
+    struct hconn *prev, *next;  /* the server's list of connections */
+    double last_active;         /* reactor time of the last read/answer */
+    size_t last_pending;        /* output pending at the last sweep */
     double head_start;          /* when the current request head began */
     bool reading_head;          /* some of a request head has arrived */
     bool echo;                  /* the current request is for /echo */
     bool throttled;             /* parser paused until output drains */
     bool prod_paused;           /* the runtime called pause_producing */
     weft_timer *drain_timer;    /* see throttle() */
-} hconn;
+};
 
 /* ---- dates --------------------------------------------------------------- */
 
@@ -653,6 +659,7 @@ static void hook_done(httpreq *rq)
         respond_simple(h, 405, rq->keep_alive, "Allow: GET, HEAD\r\n");
     }
     h->echo = false;
+    h->last_active = weft_reactor_now(h->srv->r);
     throttle(h);
 }
 
@@ -732,44 +739,77 @@ static void throttle(hconn *h)
         return;
     h->throttled = true;
     h->prod_paused = false;
+    weft_conn_set_watermarks(h->c, HIGH_WATER, LOW_WATER);
     http_pause(h->p);
     weft_conn_set_producer(h->c, &producer, h);
     h->drain_timer = weft_call_later(h->srv->r, 0, drain_check, h);
 }
 
-/* The header-read timer is created lazily and re-armed rather than reset
- * on every request: when it fires it checks how long the current head has
- * been arriving. */
-static void head_timer_fired(void *arg)
+/* ---- timeouts: one sweep per server ------------------------------------
+
+ * Idle and header-read timeouts cost no timer per connection (a timer and
+ * its libevent event are about 200 bytes, more than the rest of an idle
+ * connection): a single server timer walks the connections a few times a
+ * second.  A connection is idle when nothing was read, nothing answered and
+ * none of its pending output drained for idle_timeout; a request head must
+ * be complete header_timeout after its first byte. */
+
+static double sweep_interval(const httpd *s)
 {
-    hconn *h = arg;
-    h->head_timer = NULL;
-    if (!h->reading_head || weft_conn_closing(h->c))
-        return;
-    double limit = h->srv->cfg.header_timeout;
-    double left = h->head_start + limit - weft_reactor_now(h->srv->r);
-    if (left > 0.001) {
-        h->head_timer = weft_call_later(h->srv->r, left, head_timer_fired, h);
-        return;
-    }
-    h->reading_head = false;
-    h->rq.phase = HTTPREQ_DEAD;
-    h->rq.keep_alive = false;
-    respond_simple(h, 408, false, NULL);
+    double t = s->cfg.idle_timeout;
+    if (s->cfg.header_timeout > 0 && (t <= 0 || s->cfg.header_timeout < t))
+        t = s->cfg.header_timeout;
+    t /= 4;
+    return t < 0.05 ? 0.05 : t > 1.0 ? 1.0 : t;
 }
 
-/* Wraps the generated feed to notice the first byte of each request head:
- * that starts the header-read timeout. */
+static void sweep_conn(httpd *s, hconn *h, double now)
+{
+    if (weft_conn_closing(h->c))
+        return;
+    size_t pending = weft_conn_pending(h->c);
+    if (pending != h->last_pending) {       /* the peer is reading */
+        h->last_pending = pending;
+        h->last_active = now;
+    }
+    if (h->reading_head && s->cfg.header_timeout > 0 &&
+        now - h->head_start >= s->cfg.header_timeout) {
+        h->reading_head = false;
+        h->rq.phase = HTTPREQ_DEAD;
+        h->rq.keep_alive = false;
+        respond_simple(h, 408, false, NULL);
+    } else if (s->cfg.idle_timeout > 0 &&
+               now - h->last_active >= s->cfg.idle_timeout) {
+        if (pending)                        /* flushing would never end */
+            weft_abort(h->c);
+        else
+            close_conn(h);
+    }
+}
+
+static void sweep(void *arg)
+{
+    httpd *s = arg;
+    s->sweep_timer = NULL;
+    double now = weft_reactor_now(s->r);
+    for (hconn *h = s->conns, *next; h; h = next) {
+        next = h->next;
+        sweep_conn(s, h, now);
+    }
+    if (s->conns)
+        s->sweep_timer = weft_call_later(s->r, sweep_interval(s), sweep, s);
+}
+
+/* Wraps the generated feed to note activity and the first byte of each
+ * request head (which starts the header-read timeout). */
 static size_t httpd_feed(weft_conn *c, const char *data, size_t len)
 {
     hconn *h = weft_conn_user(c);
+    double now = weft_reactor_now(h->srv->r);
+    h->last_active = now;
     if (!h->reading_head && h->rq.phase == HTTPREQ_WAIT && len > 0) {
-        httpd *s = h->srv;
         h->reading_head = true;
-        h->head_start = weft_reactor_now(s->r);
-        if (!h->head_timer && s->cfg.header_timeout > 0)
-            h->head_timer = weft_call_later(s->r, s->cfg.header_timeout,
-                                            head_timer_fired, h);
+        h->head_start = now;
     }
     return h->srv->gen_feed(c, data, len);
 }
@@ -788,8 +828,14 @@ static void on_connect(http_parser *p)
     h->rq.max_head = s->cfg.max_head;
     httpreq_reset(&h->rq);
     weft_conn_set_user(c, h);
-    weft_conn_set_idle_timeout(c, s->cfg.idle_timeout);
-    weft_conn_set_watermarks(c, HIGH_WATER, LOW_WATER);
+    h->last_active = weft_reactor_now(s->r);
+    h->next = s->conns;
+    if (s->conns)
+        s->conns->prev = h;
+    s->conns = h;
+    if (!s->sweep_timer &&
+        (s->cfg.idle_timeout > 0 || s->cfg.header_timeout > 0))
+        s->sweep_timer = weft_call_later(s->r, sweep_interval(s), sweep, s);
 }
 
 /* The peer will send nothing more: everything answered so far is flushed,
@@ -803,8 +849,13 @@ static void on_eof(http_parser *p)
 static void on_disconnect(http_parser *p, const weft_reason *reason)
 {
     hconn *h = http_state(p);
-    weft_timer_cancel(h->head_timer);
-    h->head_timer = NULL;
+    httpd *s = h->srv;
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        s->conns = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
     weft_timer_cancel(h->drain_timer);
     h->drain_timer = NULL;
     if (h->body)

@@ -28,15 +28,11 @@ static void fail(httpreq *rq, int status, const char *why)
 
 void httpreq_reset(httpreq *rq)
 {
-    char *target = rq->target;
-    size_t cap = rq->target_cap;
-    memset(&rq->phase, 0,
-           sizeof *rq - offsetof(httpreq, phase));
-    rq->target = target;
-    rq->target_cap = cap;
+    /* The target is freed, not kept: an idle keep-alive connection then
+     * holds no request memory at all. */
+    free(rq->target);
+    memset(&rq->phase, 0, sizeof *rq - offsetof(httpreq, phase));
     rq->if_modified_since = -1;
-    if (target)
-        target[0] = '\0';
 }
 
 void httpreq_free(httpreq *rq)
@@ -85,18 +81,13 @@ static void on_request_line(http_parser *p, const http_request_line *m)
     if (rq->phase == HTTPREQ_DEAD)
         return;
     size_t n = m->target.len;
-    if (n + 1 > rq->target_cap) {
-        size_t cap = rq->target_cap ? rq->target_cap : 64;
-        while (cap < n + 1)
-            cap *= 2;
-        char *t = realloc(rq->target, cap);
-        if (!t) {
-            fail(rq, 503, "out of memory");
-            return;
-        }
-        rq->target = t;
-        rq->target_cap = cap;
+    char *t = realloc(rq->target, n + 1);
+    if (!t) {
+        fail(rq, 503, "out of memory");
+        return;
     }
+    rq->target = t;
+    rq->target_cap = n + 1;
     memcpy(rq->target, m->target.p, n);
     rq->target[n] = '\0';
     rq->target_len = n;

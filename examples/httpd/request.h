@@ -51,7 +51,8 @@ typedef struct httpreq_hooks {
 } httpreq_hooks;
 
 /* One connection's request state.  Zero it, then set hooks, parser and the
- * limits; httpreq_reset() clears the per-request part between requests. */
+ * limits, then httpreq_reset(); httpreq_reset() also clears the
+ * per-request part between requests. */
 struct httpreq {
     const httpreq_hooks *hooks;
     http_parser *parser;
@@ -64,8 +65,8 @@ struct httpreq {
     int method;                 /* enum httpreq_method */
     int minor;                  /* 0 or 1: HTTP/1.minor */
     char method_text[16];       /* the method token, truncated, for logs */
-    char *target;               /* copy of the request target, NUL-ended;
-                                   owned, kept between requests */
+    char *target;               /* copy of the request target, NUL-ended,
+                                   owned; NULL before the request line */
     size_t target_len, target_cap;
     size_t head_bytes;          /* field lines so far, CRLF included */
     uint64_t content_length;
@@ -91,7 +92,7 @@ struct httpreq {
  * state (http_state()); standalone, it is the parser's user pointer. */
 extern const http_callbacks httpreq_callbacks;
 
-/* Forgets the current request (the target buffer is kept for reuse). */
+/* Forgets the current request and frees its target. */
 void httpreq_reset(httpreq *rq);
 /* Frees what the httpreq owns. */
 void httpreq_free(httpreq *rq);
