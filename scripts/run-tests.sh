@@ -41,6 +41,7 @@ fuzz() {  # fuzz NAME
     local f="$1" log="$B/fuzz/$1.log"
     mkdir -p "$B/fuzz/corpus-$f"
     if "$B/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+        -artifact_prefix="$B/fuzz/$f-" \
         "$B/fuzz/corpus-$f" $(ls -d "tests/fuzz/seeds/$f" 2>/dev/null) \
         >"$log" 2>&1; then
         grep -E "^stat::number_of_executed_units" "$log" || true
