@@ -183,6 +183,17 @@ typedef struct args {
     const char *p, *end;
 } args;
 
+/* (NULL + 0 is undefined behaviour in C, so an absent span is "".) */
+static args args_of(const weft_span *s)
+{
+    args a = {"", ""};
+    if (s->p) {
+        a.p = s->p;
+        a.end = s->p + s->len;
+    }
+    return a;
+}
+
 static bool at_end(const args *a)
 {
     return a->p >= a->end;
@@ -360,7 +371,7 @@ static void cmd_ehlo(session *s, const weft_span *arg)
 
 static void cmd_mail(session *s, const weft_span *arg)
 {
-    args a = {arg->p, arg->p + arg->len};
+    args a = args_of(arg);
     param pm;
     bool bad;
     uint64_t size = 0;
@@ -419,7 +430,7 @@ static void cmd_mail(session *s, const weft_span *arg)
 
 static void cmd_rcpt(session *s, const weft_span *arg)
 {
-    args a = {arg->p, arg->p + arg->len};
+    args a = args_of(arg);
     param pm;
     bool bad;
 

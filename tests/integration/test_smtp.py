@@ -370,11 +370,12 @@ class SmtpTest(unittest.TestCase):
         self.assertEqual(len(self.messages()), 2)
         self.stop_cleanly(srv)
 
-    def test_pipelined_replies_leave_together(self):
-        """The replies to one batch are written at once: after the batch is
-        sent and the server had time to answer, the bytes waiting on our
-        socket hold every reply (a server that waited for more input or
-        stalled between replies would show fewer)."""
+    def test_pipelined_batch_answered_without_more_input(self):
+        """A batch of 22 commands sent in one write is answered in full,
+        in order, with nothing more sent: the server neither waits for more
+        input nor stops after the first command of a read.  (That the
+        replies leave in one write is by construction: they go into the
+        output buffer, sent after the read is parsed.)"""
         srv = self.server()
         c = self.client(srv)
         self.assertTrue(c.cmd("EHLO client.test").startswith("250-"))
