@@ -419,6 +419,10 @@ static void g_message(chat_parser *p, const chat_message *m)
         chat_pause(p);
         return;
     }
+    if (m->text.len == 4 && memcmp(m->text.p, "quit", 4) == 0) {
+        weft_close(chat_conn(p));
+        return;
+    }
     weft_send_line(chat_conn(p), m->text.p, m->text.len);
 }
 
@@ -531,6 +535,21 @@ static void test_glue_pause_resume(void **state)
     weft_memconn_free(c);
 }
 
+/* CONFORMANCE 15: after close from a callback, no further callback runs,
+ * whatever is left in the chunk. */
+static void test_glue_close_stops_callbacks(void **state)
+{
+    glue *g = *state;
+    weft_conn *c = weft_memconn_new(g->f);
+
+    weft_memconn_receive(c, "bo\nquit\nafter\nbad line\n", 23);
+    assert_string_equal(weft_memconn_written(c, NULL), "bo\n");
+    assert_true(weft_memconn_closed(c));
+    weft_memconn_free(c);
+    assert_int_equal(glue_seen.disconnects, 1);
+    assert_int_equal(glue_seen.reason, WEFT_EDONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_glue_too_long_closes,
                                         glue_setup, glue_teardown),
         cmocka_unit_test_setup_teardown(test_glue_pause_resume,
+                                        glue_setup, glue_teardown),
+        cmocka_unit_test_setup_teardown(test_glue_close_stops_callbacks,
                                         glue_setup, glue_teardown),
     };
 
