@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -582,6 +585,107 @@ static void test_tcp6_loopback(void **state)
     weft_factory_free(srv);
 }
 
+
+/* ---- bindAddress ---------------------------------------------------------- */
+
+static char peer_text[64];
+static void note_peer(weft_conn *c)
+{
+    connects++;
+    snprintf(peer_text, sizeof peer_text, "%s", weft_conn_peer_text(c));
+}
+
+static void test_bind_address(void **state)
+{
+    (void)state;
+    static const weft_protocol noting = {
+        .name = "noting", .on_connect = note_peer,
+        .on_disconnect = on_disconnect,
+    };
+    weft_factory *srv = weft_factory_new(R, &noting, NULL, NULL);
+    weft_factory *cli = weft_factory_new(R, &plain, &client_hooks, NULL);
+    weft_port *p = weft_listen(R, "tcp:0:interface=127.0.0.1", srv, NULL);
+    char s[128];
+    /* all of 127/8 is loopback on Linux */
+    snprintf(s, sizeof s, "tcp:host=127.0.0.1:port=%d:bindAddress=127.0.0.2",
+             weft_port_number(p));
+    weft_connect(R, s, cli, NULL);
+    RUN_UNTIL(connects == 2 || fails > 0);
+    if (fails)
+        fail_msg("%s", fail_text);
+    assert_memory_equal(peer_text, "127.0.0.2:", 10);
+    weft_factory_free(cli);
+    weft_factory_free(srv);
+}
+
+/* ---- out of descriptors while accepting ------------------------------------- */
+
+static int emfile_conns;
+static void abort_later(void *arg) { weft_abort(arg); }
+static void emfile_connect(weft_conn *c)
+{
+    emfile_conns++;
+    weft_call_later(weft_conn_reactor(c), 0.3, abort_later, c);
+}
+static void stop_reactor(void *arg) { weft_reactor_stop(arg); }
+
+static void test_accept_out_of_descriptors(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* child: a server allowed only a couple of spare descriptors */
+        static const weft_protocol p = {.name = "e", .on_connect = emfile_connect};
+        weft_reactor_free(R);
+        weft_reactor *r = weft_reactor_new();
+        weft_factory *f = weft_factory_new(r, &p, NULL, NULL);
+        weft_port *port = weft_listen(r, "tcp:0:interface=127.0.0.1", f, NULL);
+        int number = weft_port_number(port);
+        /* new descriptors take the lowest free number, which must stay
+         * below the limit: leave room for two accepted connections */
+        int lowest = dup(0);
+        close(lowest);
+        struct rlimit rl = {(rlim_t)lowest + 2, (rlim_t)lowest + 2};  /* in practice one at a time */
+        setrlimit(RLIMIT_NOFILE, &rl);
+        write(pfd[1], &number, sizeof number);
+        weft_call_later(r, 3.0, stop_reactor, r);
+        weft_reactor_run(r);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+                     + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+        write(pfd[1], &emfile_conns, sizeof emfile_conns);
+        write(pfd[1], &cpu, sizeof cpu);
+        _exit(0);
+    }
+    close(pfd[1]);
+    int number = 0, conns = -1;
+    double cpu = -1;
+    assert_int_equal(read(pfd[0], &number, sizeof number), sizeof number);
+    int fds[6];
+    struct sockaddr_in in = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)number)};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 6; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&in, sizeof in), 0);
+    }
+    assert_int_equal(read(pfd[0], &conns, sizeof conns), sizeof conns);
+    assert_int_equal(read(pfd[0], &cpu, sizeof cpu), sizeof cpu);
+    int status;
+    waitpid(pid, &status, 0);
+    for (int i = 0; i < 6; i++)
+        close(fds[i]);
+    close(pfd[0]);
+    /* every connection was accepted as descriptors came free, and the
+     * server did not spin on the readable listening socket meanwhile */
+    assert_int_equal(conns, 6);
+    assert_true(cpu < 0.15);   /* spinning costs ~0.45 s here */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +701,8 @@ int main(void)
         T_(test_localhost_from_hosts_file),
         T_(test_unix_listen_connect_remove),
         T_(test_tcp6_loopback),
+        T_(test_bind_address),
+        T_(test_accept_out_of_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
