@@ -365,10 +365,15 @@ static void setup_stdio(struct event_base *base)
     nc.in_ev = event_new(base, nc.in_pollable ? STDIN_FILENO : -1,
                          nc.in_pollable ? EV_READ | EV_PERSIST : 0,
                          stdin_readable, NULL);
-    nc.out_pollable = fd_pollable(STDOUT_FILENO);
+    /* Only a pipe or socket is made non-blocking, so a slow reader of
+     * stdout never stalls the loop; a terminal, whose flags the shell
+     * shares, and files are written to directly.  The original flags are
+     * put back before exiting. */
+    struct stat st;
+    nc.out_pollable = fstat(STDOUT_FILENO, &st) == 0 &&
+                      (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+                      fd_pollable(STDOUT_FILENO);
     if (nc.out_pollable) {
-        /* Non-blocking so a slow reader of stdout never stalls the loop;
-         * the original flags are put back before exiting. */
         nc.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
         if (nc.out_flags >= 0)
             fcntl(STDOUT_FILENO, F_SETFL, nc.out_flags | O_NONBLOCK);

@@ -589,6 +589,22 @@ class NcTest(ProgramTest):
         self.assert_clean(err)
         self.stop_cleanly(q)
 
+    def test_nc_stdout_to_regular_file(self):
+        quote = "q" * 300000
+        q, (addr,) = self.server("weft-qotd", "--quote", quote, "--listen",
+                                 "tcp:0:interface=127.0.0.1")
+        path = os.path.join(self.tmp.name, "out.txt")
+        with open(path, "wb") as out:
+            r = subprocess.run(
+                [prog("weft-nc"), "--connect",
+                 "tcp:host=127.0.0.1:port=%d" % tcp_port(addr)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), quote.encode() + b"\r\n")
+        self.stop_cleanly(q)
+
     def test_nc_sigterm_exits_zero(self):
         echo, port = self.echo_server()
         nc = self.start("weft-nc", "--connect",
