@@ -31,24 +31,39 @@ def _cstr(data):
     return ''.join(out)
 
 
+def _readable(data):
+    """bytes -> "..." with the spec's escapes, for comments."""
+    names = {13: '\\r', 10: '\\n', 9: '\\t', 0: '\\0', 34: '\\"',
+             92: '\\\\'}
+    out = []
+    for b in data:
+        if b in names:
+            out.append(names[b])
+        elif 0x20 <= b < 0x7f:
+            out.append(chr(b))
+        else:
+            out.append('\\x%02x' % b)
+    return '"' + ''.join(out) + '"'
+
+
 def _describe(m):
     if m.kind == 'line':
         text = 'line, delimiter %s, max_line %d' % (
-            _cstr(m.eff_delimiter), m.eff_max_line)
+            _readable(m.eff_delimiter), m.eff_max_line)
         if m.match is not None:
             text += ', grammar'
     elif m.kind == 'counted':
         text = 'raw counted'
         if m.trailer is not None:
-            text += ', trailer %s' % _cstr(m.trailer.value)
+            text += ', trailer %s' % _readable(m.trailer.value)
     elif m.kind == 'until':
-        text = 'raw until %s, max %d' % (_cstr(m.eff_delimiter),
+        text = 'raw until %s, max %d' % (_readable(m.eff_delimiter),
                                           m.eff_max_line)
     else:
         text = 'raw until close'
     if m.initial:
         text = 'initial; ' + text
-    return text.replace('*/', '*\\/')
+    return text.replace('/*', '/\\*').replace('*/', '*\\/')
 
 
 def env():

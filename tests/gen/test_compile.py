@@ -61,6 +61,39 @@ class EverySpecCompiles(unittest.TestCase):
                                          p.stdout)
 
 
+ODD_SPEC = r'''
+protocol odd;
+delimiter "*/\"\\??=\x80\0/*";
+initial mode a : line { next b; }
+mode b : raw until "??/\n*/" max 9 next a;
+mode c : raw counted trailer "/*\"" next a;
+'''
+
+
+class OddStrings(unittest.TestCase):
+    """Delimiters with comment markers, quotes, backslashes, trigraphs and
+    NUL bytes still give C that compiles warning-free."""
+
+    def test_compiles(self):
+        with tempfile.TemporaryDirectory(prefix='weftc-odd-') as d:
+            spec = os.path.join(d, 'odd.weft')
+            with open(spec, 'w') as f:
+                f.write(ODD_SPEC)
+            p = run([sys.executable, WEFTC, spec, '-o', d, '--stub',
+                     os.path.join(d, 'stub.c')])
+            self.assertEqual(p.returncode, 0, p.stdout)
+            with open(os.path.join(d, 'tr.c'), 'w') as f:
+                f.write('#include "odd_trace.c"\n')
+            for src in ('odd.c', 'tr.c', 'stub.c'):
+                p = run([CC] + WARN + ['-Wtrigraphs'] + event_cflags() +
+                        ['-I', os.path.join(ROOT, 'runtime'), '-I', d, '-c',
+                         os.path.join(d, src), '-o',
+                         os.path.join(d, src + '.o')])
+                self.assertEqual(p.returncode, 0, src + ':\n' + p.stdout)
+            with open(os.path.join(d, 'odd.c')) as f:
+                self.assertIn(r'"*/\"\\\077\077=\200\000/*"', f.read())
+
+
 FEATURE_SPEC = r'''
 protocol feat;
 delimiter "\0";
