@@ -54,7 +54,8 @@ void weft_conn_set_delimiter(weft_conn *c, const char *delim, size_t len);
  * transport allows).  Takes ownership of fd, even on failure. */
 int weft_write_file(weft_conn *c, int fd, off_t offset, off_t len);
 /* The output buffer itself, for batching many small writes; bytes added
- * here count toward the watermarks like any other write. */
+ * here count toward the watermarks like any other write.  Valid until the
+ * current callback returns (an emptied buffer is freed). */
 struct evbuffer *weft_conn_output(weft_conn *c);
 /* Bytes written but not yet sent. */
 size_t weft_conn_pending(const weft_conn *c);
@@ -67,7 +68,10 @@ void weft_close(weft_conn *c);
  * e.g. WEFT_ELINE_TOO_LONG or WEFT_EPROTOCOL. */
 void weft_close_reason(weft_conn *c, int code, const char *text);
 /* abortConnection: drop buffered output, close now; reason WEFT_EABORTED.
- * on_disconnect still runs, but after the current callback returns. */
+ * on_disconnect still runs, but after the current callback of c returns;
+ * called from outside c's callbacks (a timer, another connection), it runs
+ * before weft_abort returns and c is gone afterwards.  weft_close behaves
+ * the same way once its flush is complete. */
 void weft_abort(weft_conn *c);
 /* True once close or abort was called: no further protocol callback will
  * run except on_eof/on_disconnect. */

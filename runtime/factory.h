@@ -36,8 +36,11 @@ typedef struct weft_protocol {
      * from the socket, and offers it again after weft_conn_resume().  When
      * set, on_data is ignored. */
     size_t (*feed)(weft_conn *c, const char *data, size_t len);
-    /* Peer sent EOF or the connection ended; called before on_disconnect so
-     * a parser can finish (until-close raw modes end here). */
+    /* The peer ended its stream (EOF), after every byte before it was
+     * delivered; a parser finishes here (until-close raw modes end).  The
+     * runtime then closes the connection, flushing what was written, also
+     * from on_eof.  Not called when the connection is closed by this side,
+     * aborted, lost or timed out: on_disconnect's reason tells those. */
     void (*on_eof)(weft_conn *c);
     /* Always called exactly once per connected connection, last. */
     void (*on_disconnect)(weft_conn *c, const weft_reason *reason);

@@ -25,10 +25,11 @@ weft_conn *weft_memconn_new(weft_factory *f);
 void weft_memconn_receive(weft_conn *c, const void *data, size_t len);
 /* The peer half-closes (EOF): on_eof runs, then the connection closes. */
 void weft_memconn_eof(weft_conn *c);
-/* Everything written so far, NUL-terminated for convenience; *len may be
- * NULL.  Valid until the next write or clear. */
+/* Everything written so far (a slow reader's pending bytes included),
+ * NUL-terminated for convenience; *len may be NULL.  Valid until the next
+ * call of this function, weft_memconn_clear or weft_memconn_free. */
 const char *weft_memconn_written(weft_conn *c, size_t *len);
-/* Forgets what was written so far. */
+/* Forgets what was written so far (pending bytes of a slow reader stay). */
 void weft_memconn_clear(weft_conn *c);
 /* True once the protocol called close or abort. */
 bool weft_memconn_closed(const weft_conn *c);
@@ -40,7 +41,8 @@ int weft_memconn_reason(const weft_conn *c);
  * write, like a fast reader). */
 void weft_memconn_set_slow_reader(weft_conn *c, bool slow);
 void weft_memconn_drain(weft_conn *c);
-/* Ends the connection if still open (reason WEFT_ELOST) and frees it. */
+/* Ends the connection if still open (reason WEFT_ELOST) and frees it.
+ * Free memconns before their reactor. */
 void weft_memconn_free(weft_conn *c);
 
 #endif
