@@ -590,7 +590,7 @@ class NcTest(ProgramTest):
         self.stop_cleanly(q)
 
     def test_nc_stdout_to_regular_file(self):
-        quote = "q" * 300000
+        quote = "q" * 100000          # one argv string holds 128 KiB
         q, (addr,) = self.server("weft-qotd", "--quote", quote, "--listen",
                                  "tcp:0:interface=127.0.0.1")
         path = os.path.join(self.tmp.name, "out.txt")
