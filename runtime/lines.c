@@ -306,12 +306,14 @@ static size_t line_run(weft_lines *p, const weft_mode *m,
             fn(p, s, used - dl);
         s = hit + 1;
         from = s;
-        if (p->switched | p->stopped | p->paused | p->discard | p->reparse)
+        if (p->switched | p->stopped)
             break;
-        if (m->next >= 0) {
+        if (m->next >= 0) {             /* also after pause and clear */
             enter(p, m->next, 0);
             break;
         }
+        if (p->paused | p->discard | p->reparse)
+            break;
     }
     p->stat_searched += searched;
     return (size_t)(s - d);
@@ -444,8 +446,23 @@ static size_t until_step(weft_lines *p, const weft_mode *m,
         return 0;
     const char *mk = m->delim;
     const size_t ml = m->delim_len;
-    const char *hit = memmem(d, n, mk, ml);
+    /* Under a cap, look no further than the cap allows: a callback that
+     * switches mode at every over-cap event must not make each new block
+     * rescan the rest of the chunk. */
+    size_t win = n;
+    if (m->max_line && !p->skipping) {
+        size_t lim = sat_add(m->max_line - p->raw_total, ml);
+        if (win > lim)
+            win = lim;
+    }
+    const char *hit = memmem(d, win, mk, ml);
     size_t len, t = 0;
+    if (!hit && win < n) {
+        /* No mark starts in d[0..win - ml]: all data, more than the cap
+         * allows, so this delivers what is left of it, or goes over. */
+        p->stat_searched += win;
+        return until_data(p, m, d, win - ml + 1);
+    }
     if (hit) {
         len = (size_t)(hit - d);
         p->stat_searched += len + ml;
