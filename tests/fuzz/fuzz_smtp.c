@@ -21,65 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include "../../examples/smtpd/msgbody.h"
 #include "../../examples/smtpd/smtpd.h"
 #include "smtp.h"
 #include "weft.h"
 
-/* ---- 1. the parser's trace ------------------------------------------------- */
+/* ---- 1. the parser's trace: hooks and harness ---------------------------- */
 
-static int drop_sink(void *arg, const char *data, size_t len)
-{
-    return 0;
-}
-
-/* t->var[0]: scanner state, var[1]: its virtual bytes, var[2]: end seen */
-static void trace_scan(uint64_t *var, const char *data, size_t len)
-{
-    msgbody b;
-    msgbody_endscan e = {(int)var[0], (int)var[1]};
-    bool done = false;
-    msgbody_init(&b, 0, drop_sink, NULL);
-    msgbody_endscan_feed(&e, &b, data, len, &done);
-    var[0] = (uint64_t)e.state;
-    var[1] = (uint64_t)e.virt;
-    var[2] |= done;
-}
-
-static void trace_data_cmd(uint64_t *var, smtp_parser *p,
-                           const smtp_command *m)
-{
-    msgbody_endscan e;
-    if (m->verb.len != 4 || strncasecmp(m->verb.p, "DATA", 4) != 0 ||
-        m->arg.p != NULL)
-        return;
-    msgbody_endscan_init(&e);
-    var[0] = (uint64_t)e.state;
-    var[1] = (uint64_t)e.virt;
-    var[2] = 0;
-    smtp_set_mode(p, SMTP_MODE_DATA_START,
-                  (uint64_t)msgbody_endscan_need(&e));
-}
-
-static void trace_start_end(uint64_t *var, smtp_parser *p)
-{
-    msgbody_endscan e = {(int)var[0], (int)var[1]};
-    if (var[2])
-        smtp_set_mode(p, SMTP_MODE_COMMAND, 0);
-    else if (msgbody_endscan_clear(&e))
-        smtp_set_mode(p, SMTP_MODE_DATA, 0);
-    else
-        smtp_set_mode(p, SMTP_MODE_DATA_START,
-                      (uint64_t)msgbody_endscan_need(&e));
-}
-
-#define SMTP_TRACE_COMMAND(t, p, m) trace_data_cmd((t)->var, (p), (m))
-#define SMTP_TRACE_DATA_START(t, p, data, len) trace_scan((t)->var, data, len)
-#define SMTP_TRACE_DATA_START_END(t, p) trace_start_end((t)->var, (p))
-#include "smtp_trace.c"
+#include "../unit/smtp_trace_hooks.h"
 
 /* ---- 2. whole sessions ------------------------------------------------------ */
 

@@ -1,5 +1,7 @@
 # Unit tests of the SMTP example (examples/smtpd): the message text and
-# maildir machinery alone, and whole sessions over the in-memory transport.
+# maildir machinery alone, the generated parser against
+# tests/unit/cases/smtp.cases, whole sessions over the in-memory transport,
+# and the fuzz target (tests/fuzz/fuzz_smtp.c).
 CTESTS += test_smtp_body
 test_smtp_body_SRCS := tests/unit/test_smtp_body.c \
                        examples/smtpd/msgbody.c examples/smtpd/maildir.c
@@ -8,6 +10,9 @@ test_smtp_session_SRCS := tests/unit/test_smtp_session.c \
                           examples/smtpd/smtpd.c examples/smtpd/msgbody.c \
                           examples/smtpd/maildir.c
 test_smtp_session_SPECS := smtp
+CTESTS += test_smtp_parser
+test_smtp_parser_SRCS := tests/unit/test_smtp_parser.c examples/smtpd/msgbody.c
+test_smtp_parser_SPECS := smtp
 FUZZERS += fuzz_smtp
 fuzz_smtp_SRCS := tests/fuzz/fuzz_smtp.c examples/smtpd/smtpd.c \
                   examples/smtpd/msgbody.c examples/smtpd/maildir.c
