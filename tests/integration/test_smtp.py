@@ -27,17 +27,17 @@ PLAIN_BIN = os.environ.get("WEFT_PLAIN_BIN", os.path.join("build", "bin"))
 TIMEOUT = 20.0
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
-LISTENING = re.compile(r"^weft-smtpd: listening on tcp:127\.0\.0\.1:(\d+)$")
+LISTENING = re.compile(r"^weft-smtpd: listening on (\S+)$")
 HOST = "mx.test"
 
 
 class Server:
     """A running weft-smtpd; stderr is collected by a thread."""
 
-    def __init__(self, maildir, *args, bin_dir=BIN):
-        cmd = [os.path.join(bin_dir, "weft-smtpd"), "--listen",
-               "tcp:0:interface=127.0.0.1", "--maildir", maildir,
-               "--hostname", HOST] + list(args)
+    def __init__(self, maildir, *args, bin_dir=BIN,
+                 listen="tcp:0:interface=127.0.0.1"):
+        cmd = [os.path.join(bin_dir, "weft-smtpd"), "--listen", listen,
+               "--maildir", maildir, "--hostname", HOST] + list(args)
         self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
@@ -46,7 +46,9 @@ class Server:
         self.eof = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.port = self._wait_port()
+        self.addr = self._wait_addr()
+        self.port = (int(self.addr.rsplit(":", 1)[1])
+                     if self.addr.startswith("tcp") else None)
 
     def _read(self):
         for raw in self.p.stderr:
@@ -57,14 +59,14 @@ class Server:
             self.eof = True
             self.cond.notify_all()
 
-    def _wait_port(self):
+    def _wait_addr(self):
         deadline = time.monotonic() + TIMEOUT
         with self.cond:
             while True:
                 for line in self.lines:
                     m = LISTENING.match(line)
                     if m:
-                        return int(m.group(1))
+                        return m.group(1)
                 left = deadline - time.monotonic()
                 if self.eof or left <= 0:
                     raise AssertionError("weft-smtpd did not start: %r" %
@@ -663,6 +665,41 @@ class SmtpTest(unittest.TestCase):
         name = self.files("new")[0]
         size = os.path.getsize(os.path.join(self.maildir, "new", name))
         self.assertGreater(size, 64 * 1024 * 999)
+        self.stop_cleanly(srv)
+
+    # ---- other transports -------------------------------------------------
+    def test_ipv6_peer_in_received(self):
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        srv = self.server(listen=r"tcp6:0:interface=\:\:1")
+        with smtplib.SMTP("::1", srv.port, timeout=TIMEOUT) as s:
+            self.assertEqual(s.sendmail("a@x.test", ["b@y.test"], "hi\r\n"),
+                             {})
+        (msg,) = self.messages()
+        self.assertIn("([IPv6:::1])", self.split_trace(msg)[1])
+        self.stop_cleanly(srv)
+
+    def test_unix_socket(self):
+        path = os.path.join(self.tmp, "smtp.sock")
+        srv = self.server(listen="unix:" + path)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(TIMEOUT)
+        s.connect(path)
+        c = Client.__new__(Client)
+        c.s, c.buf = s, b""
+        self.clients.append(c)
+        self.assertEqual(c.reply()[:3], "220")
+        self.open_transaction(c)
+        c.send(b"over a unix socket\r\n.\r\nQUIT\r\n")
+        self.assertRegex(c.reply(), r"^250 OK: queued as ")
+        self.assertEqual(c.reply()[:3], "221")
+        (msg,) = self.messages()
+        _, received, rest = self.split_trace(msg)
+        self.assertIn("Received: from client.test (unknown)", received)
+        self.assertEqual(rest, b"over a unix socket\n")
         self.stop_cleanly(srv)
 
     # ---- the command line ------------------------------------------------------
