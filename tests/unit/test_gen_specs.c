@@ -550,6 +550,39 @@ static void test_glue_close_stops_callbacks(void **state)
     assert_int_equal(glue_seen.reason, WEFT_EDONE);
 }
 
+/* A mode switch made outside any callback re-parses the bytes the parser
+ * holds (here a partial length line) at once, without waiting for input. */
+static netstring_callbacks nsg_cb;
+
+static void test_glue_switch_outside_callback(void **state)
+{
+    weft_reactor *r = weft_reactor_new_manual();
+    weft_protocol proto;
+    weft_factory *f;
+    weft_conn *c;
+    netstring_parser *p;
+    ns s = { .len = 0 };
+
+    nsg_cb = ns_cb;
+    netstring_protocol_init(&proto, &nsg_cb, sizeof(ns *));
+    f = weft_factory_new(r, &proto, NULL, NULL);
+    c = weft_memconn_new(f);
+    p = weft_conn_state(c);
+    p->user = &s;                /* netstring_user() for the callbacks */
+    weft_memconn_receive(c, "ab", 2);      /* a partial length line */
+    assert_int_equal(s.len, 0);
+    netstring_set_mode(p, NETSTRING_MODE_PAYLOAD, 2);
+    assert_int_equal(s.len, 2);
+    assert_memory_equal(s.data, "ab", 2);
+    assert_int_equal(s.ends, 0);            /* the trailer is still due */
+    weft_memconn_receive(c, ",", 1);
+    assert_int_equal(s.ends, 1);
+    assert_false(weft_memconn_closed(c));
+    weft_memconn_free(c);
+    weft_factory_free(f);
+    weft_reactor_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +605,7 @@ int main(void)
                                         glue_setup, glue_teardown),
         cmocka_unit_test_setup_teardown(test_glue_close_stops_callbacks,
                                         glue_setup, glue_teardown),
+        cmocka_unit_test(test_glue_switch_outside_callback),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
