@@ -1027,6 +1027,51 @@ static void test_switch_between_feeds(void **unused)
     free(s.last.p);
 }
 
+/* Held-back bytes of a partial end mark, and a partly matched trailer,
+ * are parsed again after a switch made between feeds. */
+static void test_switch_with_held_mark(void **unused)
+{
+    weft_mode modes[2] = {
+        {.name = "d", .kind = WEFT_MODE_UNTIL, .delim = "\r\n.\r\n",
+         .delim_len = 5, .next = -1, .raw = api_raw, .raw_end = api_end},
+        {.name = "l", .kind = WEFT_MODE_LINE, .delim = "\n", .delim_len = 1,
+         .max_line = 100, .next = -1, .line = api_line},
+    };
+    api_state s = {0};
+    weft_lines p;
+    weft_lines_init(&p, modes, 2, 0, &s);
+    assert_int_equal(weft_lines_feed(&p, "abc\r\n.", 6), 6);
+    assert_int_equal(s.raws, 1);                 /* "abc"; "\r\n." held */
+    assert_int_equal(s.last.len, 3);
+    assert_int_equal(weft_lines_buffered(&p), 3);
+    weft_lines_set_mode(&p, 1, 0);
+    assert_int_equal(weft_lines_feed(&p, "x\n", 2), 2);
+    assert_int_equal(s.lines, 2);                /* "\r" then ".x" */
+    assert_int_equal(s.last.len, 2);
+    assert_memory_equal(s.last.p, ".x", 2);
+    assert_int_equal(weft_lines_finish(&p), 0);
+    weft_lines_free(&p);
+
+    weft_mode cm[2] = {
+        {.name = "c", .kind = WEFT_MODE_COUNTED, .trailer = "\r\n",
+         .trailer_len = 2, .next = -1, .raw = api_raw, .raw_end = api_end},
+        {.name = "l", .kind = WEFT_MODE_LINE, .delim = "\n", .delim_len = 1,
+         .max_line = 100, .next = -1, .line = api_line},
+    };
+    s.lines = s.raws = s.ends = 0;
+    weft_lines_init(&p, cm, 2, 0, &s);
+    weft_lines_set_mode(&p, 0, 2);
+    assert_int_equal(weft_lines_feed(&p, "ab\r", 3), 3);
+    assert_int_equal(s.ends, 0);                 /* "\r" of the trailer */
+    weft_lines_set_mode(&p, 1, 0);
+    assert_int_equal(weft_lines_feed(&p, "z\n", 2), 2);
+    assert_int_equal(s.lines, 1);
+    assert_memory_equal(s.last.p, "\rz", 2);
+    assert_int_equal(weft_lines_finish(&p), 0);
+    weft_lines_free(&p);
+    free(s.last.p);
+}
+
 static void pause_cb(weft_lines *p, const char *d, size_t n)
 {
     api_line(p, d, n);
@@ -1175,6 +1220,8 @@ int main(void)
         test_switch_between_feeds);
     tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(
         test_pause_resume_api);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(
+        test_switch_with_held_mark);
     tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_buffer_shrinks);
     int rc = _cmocka_run_group_tests("lines", tests, ntests, NULL, NULL);
     for (size_t i = 0; i < ncases; i++) {
