@@ -510,5 +510,19 @@ class Features(Tmp):
         self.assertEqual((rc, err), (0, ''))
 
 
+class Documentation(Tmp):
+    def test_spec_examples_in_docs_are_valid(self):
+        """Every fenced block of docs/spec-language.md that holds a whole
+        spec (a `protocol` statement) passes --check without warnings."""
+        with open(os.path.join(ROOT, 'docs', 'spec-language.md')) as f:
+            blocks = f.read().split('```')[1::2]
+        specs = [b for b in blocks if '\nprotocol ' in '\n' + b]
+        self.assertTrue(specs)
+        for i, text in enumerate(specs):
+            path = self.spec(text, 'doc%d.weft' % i)
+            rc, out, err = weftc(path, '--check')
+            self.assertEqual((rc, err), (0, ''), text)
+
+
 if __name__ == '__main__':
     unittest.main()
