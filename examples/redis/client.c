@@ -159,14 +159,83 @@ static void protocol_error(redis_client *c, const char *what)
     close_client(c);
 }
 
+/* ---- output flow control ------------------------------------------------ */
+
+/* A client that pipelines commands without reading the replies would make
+ * its output buffer grow without bound.  Once a command leaves more than
+ * OUT_HIGH bytes unsent, the client's parser pauses (its input stays in the
+ * kernel: TCP flow control reaches the client) until the runtime reports
+ * the output drained below its low-water mark.  The producer is registered
+ * only while throttled, so idle clients carry no extra state. */
+#define OUT_HIGH (64 * 1024)          /* the runtime's default high mark */
+
+static void unthrottle(redis_client *c)
+{
+    weft_conn_set_producer(c->conn, NULL, NULL);
+    c->throttled = false;
+    c->out_paused = false;
+    weft_timer_cancel(c->check);
+    c->check = NULL;
+}
+
+static void out_pause(weft_conn *conn, void *arg)
+{
+    redis_client *c = arg;
+    c->out_paused = true;             /* the parser is already paused */
+}
+
+static void out_resume(weft_conn *conn, void *arg)
+{
+    redis_client *c = arg;
+    unthrottle(c);
+    resp_resume(c->parser);
+}
+
+static void out_stop(weft_conn *conn, void *arg)
+{
+    unthrottle(arg);
+}
+
+static const weft_producer out_producer = {
+    .pause_producing = out_pause,
+    .resume_producing = out_resume,
+    .stop_producing = out_stop,
+};
+
+/* The runtime reports a crossing of the high-water mark only if the output
+ * is still above it after the flush that follows the read; when the kernel
+ * took it all at once, no pause (and so no resume) comes.  This check runs
+ * on the next loop turn, after that flush, and resumes in that case. */
+static void throttle_check(void *arg)
+{
+    redis_client *c = arg;
+    c->check = NULL;
+    if (c->throttled && !c->out_paused) {
+        unthrottle(c);
+        resp_resume(c->parser);
+    }
+}
+
+static void throttle(redis_client *c)
+{
+    if (!c->conn || c->closing || c->throttled ||
+        weft_conn_pending(c->conn) <= OUT_HIGH)
+        return;
+    c->throttled = true;
+    c->out_paused = false;
+    weft_conn_set_producer(c->conn, &out_producer, c);
+    resp_pause(c->parser);
+    c->check = weft_call_later(weft_conn_reactor(c->conn), 0, throttle_check, c);
+}
+
 /* ---- running a command -------------------------------------------------- */
 
 static void run(redis_client *c)
 {
-    weft_span small[16], *argv = small;
+    weft_span small[32], *argv = small;
     small[0].p = NULL;                /* argc >= 1; quiets -Wmaybe-uninit */
     small[0].len = 0;
-    if (c->argc > 16) {
+    if (c->argc > 32) {
         argv = malloc(c->argc * sizeof *argv);
         if (!argv)
             abort();
@@ -182,6 +251,8 @@ static void run(redis_client *c)
     reset(c);
     if (c->closing)
         close_client(c);
+    else
+        throttle(c);
 }
 
 /* ---- inline commands ---------------------------------------------------- */
@@ -419,7 +490,10 @@ static void on_line_too_long(resp_parser *p, enum resp_mode m,
 
 static void on_disconnect(resp_parser *p, const weft_reason *r)
 {
-    redis_client_free(client_of(p));
+    redis_client *c = client_of(p);
+    weft_timer_cancel(c->check);
+    c->check = NULL;
+    redis_client_free(c);
 }
 
 const resp_callbacks redis_resp_callbacks = {

@@ -66,6 +66,9 @@ typedef struct redis_client {
     size_t len, cap;
     uint64_t query;               /* bytes + overhead of this command */
     bool closing;                 /* QUIT or a protocol error: no more */
+    bool throttled;               /* paused until the output drains */
+    bool out_paused;              /* ... and the runtime saw the crossing */
+    struct weft_timer *check;     /* throttle_check pending, or NULL */
 } redis_client;
 
 /* ---- server ------------------------------------------------------------- */

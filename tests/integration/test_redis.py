@@ -540,6 +540,35 @@ class RedisBehaviour(unittest.TestCase):
         for x in socks + [s]:
             x.close()
 
+    def test_slow_reader_is_bounded(self):
+        # 1000 pipelined GETs of a 100 kB value are 100 MB of replies; a
+        # client that does not read them must not make the server buffer
+        # them all: it stops reading that client until the output drains.
+        port = self.start()
+        v = b"x" * 100000
+        self.assertEqual(normalize(exchange(port, [mb("SET", "big", v)]))[0],
+                         b"+OK")
+        base = self.rss_kb(self.srv.weft.pid)
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        n = 1000
+        s.sendall(mb("GET", "big") * n + mb("PING"))
+        time.sleep(1.0)
+        grown = self.rss_kb(self.srv.weft.pid) - base
+        self.assertLess(grown, 30 * 1024, "RSS grew by %d kB" % grown)
+        # Other clients are served meanwhile.
+        self.assertEqual(normalize(exchange(port, [mb("PING")]))[0], b"+PONG")
+        want = (b"$100000\r\n" + v + b"\r\n") * n + b"+PONG\r\n"
+        got = bytearray()
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        s.close()
+        self.assertEqual(len(got), len(want))
+        self.assertTrue(got == want)
+
     def test_redis_cli(self):
         if not shutil.which("redis-cli"):
             self.fail("redis-cli is not installed (scripts/deps.sh test)")
