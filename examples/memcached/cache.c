@@ -50,12 +50,13 @@ static void migrate(mc_cache *c, size_t steps)
     }
 }
 
-/* Starts doubling the table once the load passes 1.5 items per bucket.
+/* Starts doubling the table once there are more items than buckets (a
+ * chain walk is a cache miss per item, so chains are kept short).
  * Growth is spread over later inserts, so no single command pays for
  * rehashing millions of items. */
 static void maybe_grow(mc_cache *c)
 {
-    if (c->old || c->count <= c->nbuckets + c->nbuckets / 2)
+    if (c->old || c->count <= c->nbuckets)
         return;
     mc_item **t = calloc(c->nbuckets * 2, sizeof *t);
     if (!t)
@@ -106,9 +107,10 @@ static bool is_expired(const mc_cache *c, const mc_item *it)
     return it->exptime != 0 && it->exptime <= c->now;
 }
 
-static void unlink_item(mc_cache *c, mc_item *it)
+/* slot: where the table points at it, if the caller knows (else NULL). */
+static void unlink_at(mc_cache *c, mc_item *it, mc_item **slot)
 {
-    mc_item **pp = find_slot(c, it->key, it->nkey, it->hv);
+    mc_item **pp = slot ? slot : find_slot(c, it->key, it->nkey, it->hv);
     if (pp)
         *pp = it->hnext;
     mc_lru_remove(&c->lru, &it->lru);
@@ -120,7 +122,7 @@ static void unlink_item(mc_cache *c, mc_item *it)
 
 static void unlink_and_free(mc_cache *c, mc_item *it)
 {
-    unlink_item(c, it);
+    unlink_at(c, it, NULL);
     free(it);
 }
 
@@ -249,7 +251,7 @@ mc_item *mc_item_alloc(mc_cache *c, const char *key, size_t nkey,
                        uint32_t flags, mc_time exptime, uint32_t nbytes,
                        enum mc_alloc_result *why)
 {
-    if (!mc_item_size_ok(c, nkey, flags, nbytes)) {
+    if (nkey > MC_KEY_MAX || !mc_item_size_ok(c, nkey, flags, nbytes)) {
         *why = MC_ALLOC_TOO_LARGE;
         return NULL;
     }
@@ -291,12 +293,14 @@ mc_item *mc_cache_get(mc_cache *c, const char *key, size_t nkey, bool do_bump)
     mc_item *it = *pp;
     if (is_flushed(c, it)) {
         c->stats.get_flushed++;
-        unlink_and_free(c, it);
+        unlink_at(c, it, pp);
+        free(it);
         return NULL;
     }
     if (is_expired(c, it)) {
         c->stats.get_expired++;
-        unlink_and_free(c, it);
+        unlink_at(c, it, pp);
+        free(it);
         return NULL;
     }
     if (do_bump)
