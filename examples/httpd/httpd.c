@@ -62,7 +62,6 @@ struct httpd {
     weft_reactor *r;
     weft_factory *f;
     weft_protocol proto;        /* generated glue, feed wrapped */
-    size_t (*gen_feed)(weft_conn *c, const char *data, size_t len);
     char root[PATH_MAX];        /* realpath of cfg.root */
     size_t root_len;
     fentry *cache[CACHE_BUCKETS];
@@ -800,8 +799,12 @@ static void sweep(void *arg)
         s->sweep_timer = weft_call_later(s->r, sweep_interval(s), sweep, s);
 }
 
-/* Wraps the generated feed to note activity and the first byte of each
- * request head (which starts the header-read timeout). */
+/* Replaces the generated feed to note activity and the first byte of each
+ * request head (which starts the header-read timeout), and to answer the
+ * one parser failure no callback sees: chunk data not followed by CRLF
+ * (the spec's `trailer "\r\n"` fails the driver with WEFT_EPROTOCOL).
+ * The generated glue's feed is the standalone feed plus closing the
+ * connection on a parser error; this does the same after answering 400. */
 static size_t httpd_feed(weft_conn *c, const char *data, size_t len)
 {
     hconn *h = weft_conn_user(c);
@@ -811,7 +814,18 @@ static size_t httpd_feed(weft_conn *c, const char *data, size_t len)
         h->reading_head = true;
         h->head_start = now;
     }
-    return h->srv->gen_feed(c, data, len);
+    size_t n = http_parser_feed(h->p, data, len);
+    int e = http_parser_error(h->p);
+    if (e != 0 && !weft_conn_closing(c)) {
+        if (h->rq.phase == HTTPREQ_BODY && h->rq.chunked) {
+            h->rq.phase = HTTPREQ_DEAD;
+            h->rq.keep_alive = false;
+            respond_simple(h, 400, false, NULL);
+        } else {
+            weft_close_reason(c, e, "HTTP parser error");
+        }
+    }
+    return n;
 }
 
 static void on_connect(http_parser *p)
@@ -898,7 +912,6 @@ httpd *httpd_new(weft_reactor *r, const httpd_config *cfg, weft_error *err)
     static http_callbacks callbacks;    /* must outlive the protocol */
     callbacks = cb;
     http_protocol_init(&s->proto, &callbacks, sizeof(hconn));
-    s->gen_feed = s->proto.feed;
     s->proto.feed = httpd_feed;
     s->f = weft_factory_new(r, &s->proto, NULL, s);
     if (!s->f) {
