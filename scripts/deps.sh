@@ -5,7 +5,7 @@
 set -e
 build_pkgs="make gcc pkg-config ragel libevent-dev libcmocka-dev python3 python3-lark python3-jinja2"
 test_pkgs="clang libclang-rt-14-dev curl valgrind redis-server redis-tools memcached libmemcached-tools swaks python3-twisted"
-bench_pkgs="wrk nginx-light libhttp-parser-dev libh2o-evloop-dev"
+bench_pkgs="wrk nginx-light libhttp-parser-dev libh2o-evloop-dev h2o"
 case "${1:-build}" in
     build) want="$build_pkgs" ;;
     test) want="$build_pkgs $test_pkgs" ;;
