@@ -620,6 +620,47 @@ class TestTimeouts(unittest.TestCase):
         self.assertIn('"POST /echo HTTP/1.1" 200 3', lines[2])
 
 
+class TestEndpoints(unittest.TestCase):
+    """The same server on TCP, IPv6 and a unix socket at once."""
+
+    def test_tcp6_and_unix(self):
+        tmp = tempfile.mkdtemp(prefix="weft-httpd-test-")
+        try:
+            files = H.make_site(os.path.join(tmp, "root"))
+            sock = os.path.join(tmp, "httpd.sock")
+            srv = H.Server(os.path.join(tmp, "root"), "--listen",
+                           "unix:" + sock, "--listen",
+                           "tcp6:0:interface=\\:\\:1")
+            try:
+                r = curl("--unix-socket", sock, "http://localhost/hello.txt")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, files["hello.txt"])
+                deadline = time.monotonic() + 10
+                with srv.cond:
+                    while not any(l.startswith("weft-httpd: serving") and
+                                  "[::1]" in l for l in srv.lines):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        srv.cond.wait(left)
+                    lines = list(srv.lines)
+                six = [l for l in lines if "listening on tcp6:" in l]
+                self.assertEqual(len(six), 1, lines)
+                port = int(six[0].rsplit(":", 1)[1])
+                self.assertIn("serving %s at http://[::1]:%d/" %
+                              (os.path.join(tmp, "root"), port),
+                              "\n".join(lines))
+                r = curl("-g", "http://[::1]:%d/sub/" % port)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, files["sub/index.html"])
+            finally:
+                rc, err = srv.stop()
+                self.assertEqual(rc, 0, err)
+            self.assertFalse(os.path.exists(sock))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TestSlowReader(unittest.TestCase):
     """A client that pipelines many requests and reads nothing must not make
     the server buffer the answers without bound."""
