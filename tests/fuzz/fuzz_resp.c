@@ -3,8 +3,9 @@
  * Two checks per input:
  *  1. the generated parser's canonical trace (resp_trace.c, see
  *     tests/fuzz/README.md) is the same whole, in the chunks the input
- *     chooses and one byte at a time, with hooks that walk the modes the
- *     way examples/redis/client.c does;
+ *     chooses and one byte at a time, with the hooks of
+ *     tests/unit/resp_trace_hooks.h, which walk the modes the way
+ *     examples/redis/client.c does;
  *  2. the whole server path — parser, argument assembly, every command —
  *     gives byte-identical replies whole and one byte at a time, on a
  *     manual clock, under ASan/UBSan.
@@ -19,30 +20,7 @@
 
 #include "../../examples/redis/redis.h"
 
-/* var[0]: arguments still to come in the current multibulk request. */
-#define RESP_TRACE_COMMAND(t, p, m)                                       \
-    do {                                                                  \
-        long long n_;                                                     \
-        if ((m)->count.p &&                                               \
-            redis_string2ll((m)->count.p, (m)->count.len, &n_) &&         \
-            n_ > 0 && n_ <= 1000000) {                                    \
-            (t)->var[0] = (uint64_t)n_;                                   \
-            resp_set_mode((p), RESP_MODE_BULK_LEN, 0);                    \
-        }                                                                 \
-    } while (0)
-#define RESP_TRACE_BULK_LEN(t, p, m)                                      \
-    do {                                                                  \
-        long long n_;                                                     \
-        if (redis_string2ll((m)->len.p, (m)->len.len, &n_) && n_ >= 0)   \
-            resp_set_mode((p), RESP_MODE_BULK, (uint64_t)n_);             \
-    } while (0)
-#define RESP_TRACE_BULK_END(t, p)                                         \
-    do {                                                                  \
-        if (--(t)->var[0] > 0)                                            \
-            resp_set_mode((p), RESP_MODE_BULK_LEN, 0);                    \
-        else                                                              \
-            resp_set_mode((p), RESP_MODE_COMMAND, 0);                     \
-    } while (0)
+#include "../unit/resp_trace_hooks.h"
 #include "resp_trace.c"
 
 static int64_t fixed_clock(redis_server *s) { return s->manual_now; }

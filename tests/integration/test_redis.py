@@ -86,12 +86,17 @@ class Servers:
             raise
 
     def stop(self):
+        """Stops both; returns weft-redis' stderr.  self.weft_rc is its exit
+        status after SIGTERM (None if it had to be killed)."""
+        self.weft_rc = None
         for p in self.procs:
             if p.poll() is None:
                 p.terminate()
         for p in self.procs:
             try:
-                p.wait(timeout=10)
+                rc = p.wait(timeout=10)
+                if p is self.weft:
+                    self.weft_rc = rc
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
@@ -312,6 +317,9 @@ class RedisCompare(unittest.TestCase):
         log = cls.srv.stop()
         if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
             raise AssertionError("weft-redis sanitizer report:\n" + log)
+        if cls.srv.weft_rc != 0:
+            raise AssertionError("weft-redis exited with %r after SIGTERM:\n%s"
+                                 % (cls.srv.weft_rc, log))
 
     def both(self, chunks, **kw):
         r = normalize(exchange(self.srv.redis_port, chunks, **kw))
@@ -433,6 +441,7 @@ class RedisBehaviour(unittest.TestCase):
             log = self.srv.stop()
             self.assertNotIn("ERROR: AddressSanitizer", log)
             self.assertNotIn("runtime error:", log)
+            self.assertEqual(self.srv.weft_rc, 0, log)
 
     def start(self, *args):
         self.srv = Servers(args)
