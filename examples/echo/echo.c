@@ -29,9 +29,10 @@ static const char usage[] =
     "flushed, then it exits 0.  Exit status 1 on a runtime failure (address\n"
     "in use), 2 on a usage error (bad option or endpoint string).\n";
 
-/* Output above this is pending: stop reading (the runtime's default
- * high-water mark, which calls the producer's pause_producing). */
+/* Output above ECHO_HIGH pending: stop reading; below ECHO_LOW: read
+ * again (Twisted's 64 KiB). */
 #define ECHO_HIGH (64 * 1024)
+#define ECHO_LOW (16 * 1024)
 
 static void echo_pause(weft_conn *c, void *arg)
 {
@@ -64,8 +65,10 @@ static const weft_producer echo_producer = {
  * triggers echo_pause. */
 static void echo_data(weft_conn *c, const char *data, size_t len)
 {
-    if (!weft_conn_paused(c) && weft_conn_pending(c) + len > ECHO_HIGH)
+    if (!weft_conn_paused(c) && weft_conn_pending(c) + len > ECHO_HIGH) {
+        weft_conn_set_watermarks(c, ECHO_HIGH, ECHO_LOW);
         weft_conn_set_producer(c, &echo_producer, NULL);
+    }
     weft_write(c, data, len);
 }
 

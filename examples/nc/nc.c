@@ -32,7 +32,8 @@
 #define READ_CHUNK (64 * 1024)
 #define STDOUT_HIGH (256 * 1024)   /* pause the socket above this */
 #define STDOUT_LOW (64 * 1024)     /* and resume it below this */
-#define SOCK_HIGH (64 * 1024)      /* the runtime's default high-water mark */
+#define SOCK_HIGH (64 * 1024)      /* stop reading stdin above this */
+#define SOCK_LOW (16 * 1024)       /* and read it again below this */
 
 static const char usage[] =
     "usage: weft-nc --connect ENDPOINT [--timeout SECONDS]\n"
@@ -176,8 +177,10 @@ static void stdin_readable(evutil_socket_t fd, short what, void *arg)
      * producer would hold back weft_close on SIGINT/SIGTERM.  Registered
      * before a write that crosses the high-water mark, the write itself
      * calls producer_pause. */
-    if (weft_conn_pending(nc.conn) + (size_t)n > SOCK_HIGH)
+    if (weft_conn_pending(nc.conn) + (size_t)n > SOCK_HIGH) {
+        weft_conn_set_watermarks(nc.conn, SOCK_HIGH, SOCK_LOW);
         weft_conn_set_producer(nc.conn, &stdin_producer, NULL);
+    }
     weft_write(nc.conn, buf, (size_t)n);
     /* A pollable fd stays armed (EV_PERSIST); a file is read again on the
      * next iteration unless the write above paused us. */
