@@ -794,13 +794,9 @@ class NcTest(ProgramTest):
         self.assertTrue(err.startswith("weft-nc: "), err)
         self.assert_clean(err)
 
-    def test_nc_dns_failure(self):
-        rc, out, err = self.run_prog(
-            "weft-nc", "--timeout", "5", "--connect",
-            "tcp:host=no-such-host.invalid:port=80")
-        self.assertEqual(rc, 1, err)
-        self.assertIn("weft-nc: tcp:host=no-such-host.invalid:port=80: ", err)
-        self.assert_clean(err)
+    # No DNS-failure test: resolving a name that is not in /etc/hosts
+    # would query the configured name server, and these tests stay on
+    # loopback.
 
 
 class UsageTest(ProgramTest):
