@@ -125,8 +125,8 @@ class Nginx:
     def __init__(self, exe, tmp):
         self.exe = exe or shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.access(self.exe, os.X_OK):
-            raise RuntimeError("nginx not installed (scripts/deps.sh bench "
-                               "installs nginx-light)")
+            raise RuntimeError("no nginx at %s (scripts/deps.sh bench "
+                               "installs nginx-light)" % self.exe)
         self.tmp = tmp
 
     def start(self, port):
@@ -251,7 +251,10 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="weft-bench-idle-")
     try:
-        weft = Weft(args.bin, tmp)
+        try:
+            weft = Weft(args.bin, tmp)
+        except RuntimeError as e:
+            sys.exit("idle-memory: %s" % e)
         try:
             nginx = Nginx(args.nginx, tmp)
             nginx.conns = args.connections
