@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -365,6 +366,82 @@ static void test_free_aborts_live_objects(void **state)
     R = weft_reactor_new();                     /* for teardown */
 }
 
+
+/* ---- stop cancels connecting and retrying --------------------------------- */
+
+typedef struct failures {
+    int n, code;
+} failures;
+static void count_fail(weft_factory *f, const weft_reason *r)
+{
+    failures *fl = weft_factory_user(f);
+    fl->n++;
+    fl->code = r->code;
+}
+static void stop_timer(void *arg)
+{
+    (void)arg;
+    weft_reactor_stop(R);
+}
+
+static void test_stop_cancels_attempts_and_retries(void **state)
+{
+    (void)state;
+    static const weft_protocol nothing = {.name = "nothing"};
+    weft_factory_hooks h = {.on_start = on_start, .on_stop = on_stop,
+                            .connection_failed = count_fail};
+    started = stopped = 0;
+    failures fr = {0, 0}, fh = {0, 0};
+    /* one factory retrying against a missing unix socket ... */
+    weft_factory *retrying = weft_factory_new(R, &nothing, &h, &fr);
+    weft_retry_policy pol = {.initial_delay = 0.01, .factor = 1, .jitter = 0,
+                             .max_delay = 1, .max_retries = -1};
+    weft_factory_set_retry(retrying, &pol);
+    char path[64], ep[96];
+    snprintf(path, sizeof path, "/tmp/weft-none-%d.sock", (int)getpid());
+    unlink(path);
+    snprintf(ep, sizeof ep, "unix:path=%s", path);
+    weft_connect(R, ep, retrying, NULL);
+    /* ... and one whose connect hangs: a full accept queue on loopback */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof in;
+    bind(lfd, (struct sockaddr *)&in, sizeof in);
+    listen(lfd, 0);
+    getsockname(lfd, (struct sockaddr *)&in, &sl);
+    int fill[3];
+    for (int i = 0; i < 3; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&in, sizeof in);
+    }
+    usleep(50000);
+    weft_factory *hanging = weft_factory_new(R, &nothing, &h, &fh);
+    snprintf(ep, sizeof ep, "tcp:host=127.0.0.1:port=%d:timeout=10",
+             ntohs(in.sin_port));
+    weft_connect(R, ep, hanging, NULL);
+    assert_int_equal(started, 2);
+    weft_call_later(R, 0.2, stop_timer, NULL);
+    double t0 = weft_reactor_now(R);
+    assert_int_equal(weft_reactor_run(R), 0);
+    assert_true(weft_reactor_now(R) - t0 < 2);
+    /* several retries failed (refused); stop cancelled the pending retry
+     * without a callback, and the hanging attempt with one */
+    assert_true(fr.n >= 3);
+    assert_int_equal(fr.code, WEFT_EREFUSED);
+    assert_int_equal(fh.n, 1);
+    assert_int_equal(fh.code, WEFT_ECANCELLED);
+    assert_int_equal(stopped, 2);
+    int before = fr.n;
+    weft_factory_free(retrying);
+    weft_factory_free(hanging);
+    assert_int_equal(fr.n, before);
+    assert_int_equal(fh.n, 1);
+    for (int i = 0; i < 3; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +466,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_stops, setup_real,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_free_aborts_live_objects,
+                                        setup_real, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_cancels_attempts_and_retries,
                                         setup_real, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
