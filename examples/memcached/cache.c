@@ -127,15 +127,23 @@ static void unlink_and_free(mc_cache *c, mc_item *it)
 }
 
 /* Evicts from the LRU tail until `need` more bytes fit under the limit.
- * Dead items found there count as reclaimed, live ones as evictions. */
+ * Dead items found there count as reclaimed, live ones as evictions; an
+ * active item goes back to the head once (second chance). */
 static void make_room(mc_cache *c, size_t need)
 {
+    size_t chances = 0;
     while (c->mem_used + need > c->mem_limit) {
         mc_lru_node *n = mc_lru_tail(&c->lru);
         if (!n)
             break;
         mc_item *it = item_of(n);
-        if (is_expired(c, it) || is_flushed(c, it)) {
+        bool dead = is_expired(c, it) || is_flushed(c, it);
+        if (!dead && it->active && chances++ < c->lru.count) {
+            it->active = 0;
+            mc_lru_bump(&c->lru, n);
+            continue;
+        }
+        if (dead) {
             c->stats.reclaimed++;
             if (!it->fetched)
                 c->stats.expired_unfetched++;
@@ -173,10 +181,11 @@ static void replace_item(mc_cache *c, mc_item *old, mc_item *it)
     link_item(c, it);
 }
 
+/* A read or an add of an existing key: recently used. */
 static void bump(mc_cache *c, mc_item *it)
 {
     it->time = c->now;
-    mc_lru_bump(&c->lru, &it->lru);
+    it->active = 1;
 }
 
 /* ---- public ------------------------------------------------------------- */

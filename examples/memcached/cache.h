@@ -2,6 +2,11 @@
  * memory accounting, with memcached 1.6's semantics for expiry, flush_all,
  * cas ids, storage commands and incr/decr.
  *
+ * Recency is kept the way memcached's segmented LRU keeps it, cheaply: a
+ * read only marks the item active (no list surgery, so no cache misses on
+ * its neighbours); eviction moves an active item found at the tail back to
+ * the head, clearing the mark, and evicts the first inactive one.
+ *
  * Single-threaded: the server runs one reactor.  Items are malloc'ed whole
  * (header, key, value with its "\r\n"); the bytes they take count toward
  * the memory limit, and storing past the limit evicts from the LRU tail.
@@ -44,6 +49,8 @@ typedef struct mc_item {
     uint8_t nkey;
     uint8_t linked;               /* in the table and the LRU */
     uint8_t fetched;              /* read at least once (stats) */
+    uint8_t active;               /* read since it last reached the LRU
+                                     tail: gets a second chance there */
     char key[];                   /* nkey bytes, then the value */
 } mc_item;
 
