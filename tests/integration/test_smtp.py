@@ -391,6 +391,36 @@ class SmtpTest(unittest.TestCase):
         self.assertEqual(got, want)
         self.stop_cleanly(srv)
 
+    def test_pipelined_replies_in_one_write(self):
+        """The replies to a batch leave in one write: the server's write
+        syscalls (/proc/PID/io syscw) grow by one or two (the batch may
+        arrive in two reads), not by one per reply."""
+        if not os.path.exists("/proc/self/io"):
+            self.skipTest("no /proc/PID/io (kernel without task I/O "
+                          "accounting)")
+        srv = self.server()
+
+        def syscw():
+            with open("/proc/%d/io" % srv.p.pid) as f:
+                for line in f:
+                    if line.startswith("syscw:"):
+                        return int(line.split()[1])
+            raise AssertionError("no syscw")
+
+        c = self.client(srv)
+        self.assertTrue(c.cmd("EHLO client.test").startswith("250-"))
+        time.sleep(0.1)
+        before = syscw()
+        batch = b"".join(b"RCPT TO:<r%d@y.test>\r\n" % i for i in range(30))
+        c.send(b"MAIL FROM:<a@x.test>\r\n" + batch + b"RSET\r\n")
+        replies = [c.reply() for _ in range(32)]
+        self.assertEqual(replies, ["250 OK"] * 32)
+        time.sleep(0.1)
+        writes = syscw() - before
+        self.assertGreaterEqual(writes, 1)
+        self.assertLessEqual(writes, 2)
+        self.stop_cleanly(srv)
+
     # ---- bad sequences (raw sockets) --------------------------------------
     def test_out_of_sequence(self):
         srv = self.server()
