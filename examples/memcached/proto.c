@@ -24,7 +24,6 @@
 #include "weft.h"
 
 #define MC_MAX_TOKENS 24          /* memcached's MAX_TOKENS */
-#define MC_LINE_CHECK 2048        /* memcached's "no newline" limit */
 #define MC_DIRECT_WRITE 16384     /* values this big skip the reply buffer */
 #define MC_OUT_HIGH (4u << 20)    /* pending output that pauses parsing */
 #define MC_OUT_LOW (1u << 20)
@@ -751,10 +750,10 @@ static void dispatch(mc_session *s, const mc_tok *t, size_t ntokens,
         }
     } else if (first == 'a') {
         bool add = tok_is(cmd, "add");
-        if ((add || tok_is(cmd, "append")) && want(s, ntokens, 6, 7))
-            process_update(s, t, ntokens, add ? MC_ADD : MC_APPEND, false);
-        else if (!add && !tok_is(cmd, "append"))
+        if (!add && !tok_is(cmd, "append"))
             out_error(s, "ERROR");
+        else if (want(s, ntokens, 6, 7))
+            process_update(s, t, ntokens, add ? MC_ADD : MC_APPEND, false);
     } else if (first == 'c') {
         if (tok_is(cmd, "cas")) {
             if (want(s, ntokens, 7, 8))
