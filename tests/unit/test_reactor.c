@@ -426,9 +426,10 @@ static void test_stop_cancels_attempts_and_retries(void **state)
     assert_int_equal(weft_reactor_run(R), 0);
     assert_true(weft_reactor_now(R) - t0 < 2);
     /* several retries failed (refused); stop cancelled the pending retry
-     * without a callback, and the hanging attempt with one */
+     * without a callback (or, if a retry was just starting, that attempt,
+     * with one), and the hanging attempt with one */
     assert_true(fr.n >= 3);
-    assert_int_equal(fr.code, WEFT_EREFUSED);
+    assert_true(fr.code == WEFT_EREFUSED || fr.code == WEFT_ECANCELLED);
     assert_int_equal(fh.n, 1);
     assert_int_equal(fh.code, WEFT_ECANCELLED);
     assert_int_equal(stopped, 2);
