@@ -4,6 +4,12 @@
  * state.  A connection is owned by the runtime: it is freed right after
  * on_disconnect returns, so never keep a weft_conn * past that callback.
  * The same type serves sockets and the in-memory test transport (memconn.h).
+ *
+ * Inside one of c's own callbacks nothing frees c.  From elsewhere (a
+ * timer, another connection's callback), a call that can end c —
+ * weft_close, weft_close_reason, weft_abort, weft_conn_resume,
+ * weft_conn_set_producer(c, NULL, NULL), weft_memconn_receive/eof — may
+ * run on_disconnect and free c before it returns: do not touch c after it.
  */
 #ifndef WEFT_CONN_H
 #define WEFT_CONN_H
