@@ -186,7 +186,8 @@ typedef struct args {
 /* (NULL + 0 is undefined behaviour in C, so an absent span is "".) */
 static args args_of(const weft_span *s)
 {
-    args a = {"", ""};
+    static const char none[1] = "";
+    args a = {none, none};
     if (s->p) {
         a.p = s->p;
         a.end = s->p + s->len;
