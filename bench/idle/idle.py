@@ -9,9 +9,9 @@ its RSS is steady; read VmRSS again; close everything and stop the server.
 bytes/conn = (after - before) / N.  Medians over the repetitions.
 
 The last line is
-  RESULT bench=idle-memory weft=<B/conn> peer=nginx:<B/conn>
-         ratio=<weft/nginx> unit=bytes/conn
-(a ratio below 1 means weft uses less memory per idle connection).
+  RESULT bench=idle weft=<B/conn> peer=nginx:<B/conn>
+         ratio=<nginx/weft> unit=B
+(a ratio of 1 or more means weft uses less memory per idle connection).
 """
 
 import argparse
@@ -220,11 +220,11 @@ def measure(server, n, settle):
 
 def main():
     ap = argparse.ArgumentParser(
-        prog="bench/run idle-memory",
+        prog="bench/run idle",
         description="Server RSS per idle TCP connection: weft-echo against "
-                    "nginx (1 worker).  Last line: RESULT bench=idle-memory "
-                    "weft=B/conn peer=nginx:B/conn ratio=weft/nginx "
-                    "unit=bytes/conn (below 1: weft uses less).")
+                    "nginx (1 worker).  Last line: RESULT bench=idle "
+                    "weft=B/conn peer=nginx:B/conn ratio=nginx/weft "
+                    "unit=B (1 or more: weft uses less).")
     ap.add_argument("-n", "--connections", type=int, default=5000,
                     help="idle connections per run (default 5000)")
     ap.add_argument("-r", "--repeat", type=int, default=3,
@@ -246,7 +246,7 @@ def main():
         except (ValueError, OSError):
             pass
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < need:
-        sys.exit("idle-memory: need %d file descriptors, the limit is %d" %
+        sys.exit("idle: need %d file descriptors, the limit is %d" %
                  (need, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
 
     tmp = tempfile.mkdtemp(prefix="weft-bench-idle-")
@@ -254,12 +254,12 @@ def main():
         try:
             weft = Weft(args.bin, tmp)
         except RuntimeError as e:
-            sys.exit("idle-memory: %s" % e)
+            sys.exit("idle: %s" % e)
         try:
             nginx = Nginx(args.nginx, tmp)
             nginx.conns = args.connections
         except RuntimeError as e:
-            print("idle-memory: %s" % e, flush=True)
+            print("idle: %s" % e, flush=True)
             nginx = None
         results = {"weft": [], "nginx": []}
         for rep in range(args.repeat):
@@ -271,7 +271,7 @@ def main():
                 except RuntimeError as e:
                     if server is weft:
                         raise
-                    print("idle-memory: %s" % e, flush=True)
+                    print("idle: %s" % e, flush=True)
                     nginx = None
                     continue
                 results[server.name].append(b)
@@ -283,11 +283,11 @@ def main():
             print("median weft %.0f B/conn, nginx %.0f B/conn; "
                   "nginx/weft = %.2f (>= 1 means weft uses less)" %
                   (w, g, g / w if w else float("inf")))
-            print("RESULT bench=idle-memory weft=%.0f peer=nginx:%.0f "
-                  "ratio=%.2f unit=bytes/conn" % (w, g, w / g if g else 0))
+            print("RESULT bench=idle weft=%.0f peer=nginx:%.0f "
+                  "ratio=%.2f unit=B" % (w, g, g / w if w else 0))
         else:
-            print("RESULT bench=idle-memory weft=%.0f peer=nginx:none "
-                  "ratio=none unit=bytes/conn" % w)
+            print("RESULT bench=idle weft=%.0f peer=nginx:none "
+                  "ratio=none unit=B" % w)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
