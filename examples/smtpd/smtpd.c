@@ -223,8 +223,8 @@ static void skip_spaces(args *a)
  * `empty_ok`. */
 static bool parse_path(args *a, char *out, bool empty_ok, bool bare_ok)
 {
-    const char *start = a->p;
-    bool quoted = false, at = false;
+    const char *start = a->p, *at = NULL;   /* the mailbox's "@" */
+    bool quoted = false;
     if (at_end(a) || *a->p != '<')
         return false;
     for (a->p++; !at_end(a); a->p++) {
@@ -238,14 +238,14 @@ static bool parse_path(args *a, char *out, bool empty_ok, bool bare_ok)
         else if (c == '\\' && quoted && a->p + 1 < a->end)
             a->p++;
         else if (!quoted && c == '@' && a->p > start + 1)
-            at = true;        /* "<@relay:...>" starts a route, not this */
+            at = a->p;        /* "<@relay:...>" starts a route, not this */
         else if (!quoted && c == ':')
-            at = false;       /* after a source route comes the mailbox */
+            at = NULL;        /* after a source route comes the mailbox */
         else if (!quoted && (c == '<' || c == '>'))
             break;
     }
-    if (at_end(a) || *a->p != '>')
-        return false;
+    if (at_end(a) || *a->p != '>' || (at && a->p == at + 1))
+        return false;         /* unclosed, or "local@" without a domain */
     a->p++;
     size_t len = (size_t)(a->p - start);
     if (len > PATH_MAX_LEN)

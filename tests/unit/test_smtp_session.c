@@ -376,11 +376,14 @@ static void unknown_and_syntax(void **state)
                "MAIL FROM:a@x.test\r\n"       /* no brackets */
                "MAIL FROM:<a@x.test\r\n"
                "MAIL FROM:<a b@x.test>\r\n"
+               "MAIL FROM:<a@>\r\n"
                "MAIL FROM:<a@x.test> SIZE=abc\r\n"
                "MAIL FROM:<a@x.test> FOO=1\r\n"
                "MAIL FROM:<a@x.test> BODY=9BIT\r\n"
                "mail from: <a@x.test>\r\n"    /* case, space: accepted */
                "RCPT TO:<nodomain>\r\n"
+               "RCPT TO:<@relay.test:c@y.test>\r\n" /* a source route */
+               "RCPT TO:<\"a b\"@y.test>\r\n"      /* quoted local part */
                "RCPT TO:<>\r\n"
                "RCPT TO:<b@y.test> NOTIFY=NEVER\r\n"
                "RCPT TO:<b@y.test>\r\n"
@@ -402,11 +405,13 @@ static void unknown_and_syntax(void **state)
                "501 Syntax: MAIL FROM:<address>\r\n"
                "501 Syntax: MAIL FROM:<address>\r\n"
                "501 Syntax: MAIL FROM:<address>\r\n"
+               "501 Syntax: MAIL FROM:<address>\r\n"
                "501 Syntax: SIZE=<number>\r\n"
                "555 MAIL FROM parameter not recognized or not implemented\r\n"
                "501 Syntax: BODY=7BIT or BODY=8BITMIME\r\n"
                "250 OK\r\n"
                "501 Syntax: RCPT TO:<address>\r\n"
+               "250 OK\r\n250 OK\r\n"
                "501 Syntax: RCPT TO:<address>\r\n"
                "555 RCPT TO parameters not recognized or not implemented\r\n"
                "250 OK\r\n"
