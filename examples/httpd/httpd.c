@@ -87,9 +87,8 @@ struct hconn {
     double head_start;          /* when the current request head began */
     bool reading_head;          /* some of a request head has arrived */
     bool echo;                  /* the current request is for /echo */
-    bool throttled;             /* parser paused until output drains */
-    bool prod_paused;           /* the runtime called pause_producing */
-    weft_timer *drain_timer;    /* see throttle() */
+    bool producing;             /* producer registered (see reserve()) */
+    bool prod_paused;           /* ...and the runtime paused it */
 };
 
 /* ---- dates --------------------------------------------------------------- */
@@ -503,6 +502,9 @@ static bool in_cache(httpd *s, const fentry *e)
 
 /* ---- answering requests --------------------------------------------------------- */
 
+static void reserve(hconn *h, uint64_t size);
+static void release(hconn *h);
+
 static void respond_echo(hconn *h)
 {
     hbuf b = {.n = 0};
@@ -511,11 +513,30 @@ static void respond_echo(hconn *h)
     PUTLIT(&b, "Content-Type: application/octet-stream\r\nContent-Length: ");
     putnum(&b, len);
     PUTLIT(&b, "\r\n\r\n");
+    bool head = h->rq.method == HTTPREQ_HEAD;
+    reserve(h, b.n + (head ? 0 : len));
     weft_write(h->c, b.b, b.n);
-    if (len && h->rq.method != HTTPREQ_HEAD)
-        evbuffer_add_buffer(weft_conn_output(h->c), h->body);
-    else if (h->body)
+    if (len && !head) {
+        /* Written (copied) through weft_writev rather than moved into the
+         * output buffer, so the watermark check runs on this write. */
+        struct evbuffer_iovec v[64];
+        while (evbuffer_get_length(h->body) > 0) {
+            int n = evbuffer_peek(h->body, -1, NULL, v, 64);
+            if (n > 64)
+                n = 64;
+            struct iovec iov[64];
+            size_t took = 0;
+            for (int i = 0; i < n; i++) {
+                iov[i].iov_base = v[i].iov_base;
+                iov[i].iov_len = v[i].iov_len;
+                took += v[i].iov_len;
+            }
+            weft_writev(h->c, iov, n);
+            evbuffer_drain(h->body, took);
+        }
+    } else if (h->body) {
         evbuffer_drain(h->body, len);
+    }
     log_request(h, 200, h->rq.method == HTTPREQ_HEAD ? 0 : len);
     if (!h->rq.keep_alive)
         close_conn(h);
@@ -538,6 +559,7 @@ static int send_file(hconn *h, hbuf *b, fentry *e, bool head)
     PUTLIT(b, "\r\nLast-Modified: ");
     puts_(b, lastmod);
     PUTLIT(b, "\r\n\r\n");
+    reserve(h, b->n + (head ? 0 : (uint64_t)sb.st_size));
     weft_write(h->c, b->b, b->n);
     if (head || sb.st_size == 0)
         close(fd);
@@ -592,6 +614,7 @@ static void respond_file(hconn *h, const char *path, size_t path_len)
             PUTLIT(&b, "\r\n\r\n");
             struct iovec iov[2] = {{b.b, b.n},
                                    {e->data, head ? 0 : (size_t)e->size}};
+            reserve(h, iov[0].iov_len + iov[1].iov_len);
             weft_writev(h->c, iov, 2);
             log_request(h, 200, head ? 0 : (uint64_t)e->size);
         } else if (send_file(h, &b, e, head) < 0) {
@@ -607,7 +630,6 @@ static void respond_file(hconn *h, const char *path, size_t path_len)
         close_conn(h);
 }
 
-static void throttle(hconn *h);
 
 static bool is_echo(const httpreq *rq)
 {
@@ -659,7 +681,7 @@ static void hook_done(httpreq *rq)
     }
     h->echo = false;
     h->last_active = weft_reactor_now(h->srv->r);
-    throttle(h);
+    release(h);
 }
 
 static void hook_error(httpreq *rq, int status, const char *why)
@@ -679,35 +701,31 @@ static const httpreq_hooks hooks = {
 
 /* ---- connection life ----------------------------------------------------------- */
 
-/* Output flow control.  The producer is registered only while the parser
- * is held back because output passed the high-water mark: a registered
- * producer makes every close wait for it, and the runtime's own closes
- * (idle timeout, parser errors, a graceful stop) must not wait.
- *
- * The runtime calls pause_producing when it sees the output above the
- * mark after our callback, and later resume_producing below the low mark.
- * If the socket took everything before it looked, neither is called; a
- * zero-delay timer notices that and resumes. */
-static void unthrottle(hconn *h)
-{
-    if (!h->throttled)
-        return;
-    h->throttled = false;
-    h->prod_paused = false;
-    weft_timer_cancel(h->drain_timer);
-    h->drain_timer = NULL;
-    weft_conn_set_producer(h->c, NULL, NULL);
-    http_resume(h->p);
-}
-
+/* Output flow control.  A peer that pipelines requests and does not read
+ * the answers must not make the server buffer without bound: before an
+ * answer that could take the output past the high-water mark is written,
+ * a producer is registered, so the runtime calls pause_producing as soon
+ * as a write crosses the mark (the parser then stops after the current
+ * request) and resume_producing once the output drained below the low
+ * mark.  The producer stays registered only while it matters: it costs the
+ * connection its extra runtime state, and every close waits for a
+ * registered producer. */
 static void producer_pause(weft_conn *c, void *arg)
 {
-    ((hconn *)arg)->prod_paused = true;
+    hconn *h = arg;
+    h->prod_paused = true;
+    http_pause(h->p);
 }
 
+/* Runs inside the runtime's own callback frame, so the connection cannot
+ * be freed while the parser delivers the requests it held back. */
 static void producer_resume(weft_conn *c, void *arg)
 {
-    unthrottle(arg);
+    hconn *h = arg;
+    weft_conn_set_producer(c, NULL, NULL);
+    h->producing = false;
+    h->prod_paused = false;
+    http_resume(h->p);
 }
 
 static void producer_stop(weft_conn *c, void *arg)
@@ -721,27 +739,24 @@ static const weft_producer producer = {
     .stop_producing = producer_stop,
 };
 
-static void drain_check(void *arg)
+/* Call before writing `size` bytes of an answer. */
+static void reserve(hconn *h, uint64_t size)
 {
-    hconn *h = arg;
-    h->drain_timer = NULL;
-    if (h->throttled && !h->prod_paused)
-        unthrottle(h);
+    if (h->producing || weft_conn_closing(h->c) ||
+        weft_conn_pending(h->c) + size <= HIGH_WATER)
+        return;
+    h->producing = true;
+    weft_conn_set_watermarks(h->c, HIGH_WATER, LOW_WATER);
+    weft_conn_set_producer(h->c, &producer, h);
 }
 
-/* After each answer: a peer that does not read gets no further request
- * parsed until its output drained below the low-water mark. */
-static void throttle(hconn *h)
+/* After an answer: a producer that did not have to pause is dropped. */
+static void release(hconn *h)
 {
-    if (h->throttled || weft_conn_closing(h->c) ||
-        weft_conn_pending(h->c) <= HIGH_WATER)
-        return;
-    h->throttled = true;
-    h->prod_paused = false;
-    weft_conn_set_watermarks(h->c, HIGH_WATER, LOW_WATER);
-    http_pause(h->p);
-    weft_conn_set_producer(h->c, &producer, h);
-    h->drain_timer = weft_call_later(h->srv->r, 0, drain_check, h);
+    if (h->producing && !h->prod_paused) {
+        weft_conn_set_producer(h->c, NULL, NULL);
+        h->producing = false;
+    }
 }
 
 /* ---- timeouts: one sweep per server ------------------------------------
@@ -870,8 +885,6 @@ static void on_disconnect(http_parser *p, const weft_reason *reason)
         s->conns = h->next;
     if (h->next)
         h->next->prev = h->prev;
-    weft_timer_cancel(h->drain_timer);
-    h->drain_timer = NULL;
     if (h->body)
         evbuffer_free(h->body);
     h->body = NULL;
