@@ -131,15 +131,15 @@ class _Rx:
             return '%s %s %s' % (self.text(c[0]), c[1], self.text(c[2]))
         if d == 'capture':
             name = c[0]
+            if self.allow:          # outer before inner: order of appearance
+                self.captures.append(Capture(str(name), _pos(name),
+                                             len(self.captures), self.path))
             inner = self.text(c[1])
             if not self.allow:
                 self.diag.error(_pos(name), "captures are not allowed in "
                                 "%s; capture where the definition is used, "
                                 "e.g. %s:(%s)" % (self.context, name, inner))
                 return '( %s )' % inner
-            cap = Capture(str(name), _pos(name), len(self.captures),
-                          self.path)
-            self.captures.append(cap)
             return ('( %s ) >weft_cap_%s_s %%weft_cap_%s_e'
                     % (inner, name, name))
         raise AssertionError('unknown rx node ' + d)   # pragma: no cover

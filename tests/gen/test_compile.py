@@ -238,6 +238,29 @@ ALTS_CASES = [
 ]
 
 
+CAPS_SPEC = r'''
+protocol caps;
+delimiter "\n";
+initial mode a : line {
+    match x:digit* (":" z:alpha*)? opt:("!")? pair:(p1:"<" p2:alpha+ ">")?;
+}
+'''
+
+CAPS_CASES = [
+    (b'\n', 'a x="" z=- opt="" pair="" p1=- p2=-\nfinish 0\n'),
+    (b'12\n', 'a x="12" z=- opt="" pair="" p1=- p2=-\nfinish 0\n'),
+    (b':\n', 'a x="" z="" opt="" pair="" p1=- p2=-\nfinish 0\n'),
+    (b'7:ab!\n', 'a x="7" z="ab" opt="!" pair="" p1=- p2=-\nfinish 0\n'),
+    (b'<hi>\n',
+     'a x="" z=- opt="" pair="<hi>" p1="<" p2="hi"\nfinish 0\n'),
+]
+
+
+class Captures(Behaviour):
+    """Absent (NULL) versus empty captures, nested captures."""
+    NAME, SPEC, HOOKS, CASES = 'caps', CAPS_SPEC, '', CAPS_CASES
+
+
 class Alternatives(Behaviour):
     """Captures of alternatives that died are cleared after the match."""
     NAME, SPEC, HOOKS, CASES = 'alts', ALTS_SPEC, '', ALTS_CASES
