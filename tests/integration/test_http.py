@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import http.client
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -689,6 +690,95 @@ class TestSlowReader(unittest.TestCase):
                 self.assertEqual(rc, 0, err)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class TestMutatedInput(unittest.TestCase):
+    """Seeded random mutations of good requests, cut at random points,
+    with half-closes, slow and abortive readers, for a few seconds: the
+    server (under ASan in `make test`) must keep answering and stop
+    cleanly with no sanitizer report."""
+
+    SEEDS = [
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+        b"\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n",
+        b"HEAD /sub HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        b"GET /big.bin HTTP/1.1\r\nHost: a\r\n"
+        b"If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+        b"GET /mid.bin HTTP/1.1\r\nHost: a\r\n\r\n" * 5,
+        b"GET /%2e%2e/x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+        b"Content-Length: 3\r\n\r\nabc",
+        b"GET http://h/sub/page.txt?x HTTP/1.1\r\nHost: a\r\n\r\n",
+    ]
+    PIECES = [b"\r\n", b" ", b":", b"\t", b"%", b"0", b"/..", b"\x00",
+              b"ffffff"]
+
+    def mutate(self, rnd, b):
+        b = bytearray(b)
+        for _ in range(rnd.randint(0, 6)):
+            op, i = rnd.randint(0, 4), rnd.randint(0, len(b))
+            if op == 0 and b:
+                b[min(i, len(b) - 1)] = rnd.randint(0, 255)
+            elif op == 1:
+                b[i:i] = rnd.choice(self.PIECES + self.SEEDS)
+            elif op == 2 and b:
+                del b[i:i + rnd.randint(1, 10)]
+            elif op == 3:
+                b[i:i] = bytes(rnd.randint(0, 255)
+                               for _ in range(rnd.randint(1, 20)))
+            else:
+                b += rnd.choice(self.SEEDS)
+        return bytes(b)
+
+    def test_mutated_requests(self):
+        tmp = tempfile.mkdtemp(prefix="weft-httpd-test-")
+        try:
+            files = H.make_site(tmp)
+            srv = H.Server(tmp, "--max-body", "5000", "--max-header-bytes",
+                           "4000", "--header-timeout", "1",
+                           "--idle-timeout", "2", "--cache-max-file", "1000")
+            try:
+                rnd = random.Random(4711)
+                end = time.monotonic() + 6
+                while time.monotonic() < end:
+                    self.one_connection(rnd, srv.port)
+                    self.assertIsNone(srv.p.poll(), "weft-httpd died")
+                r = curl(srv.url("/hello.txt"))
+                self.assertEqual(r.stdout, files["hello.txt"])
+            finally:
+                rc, err = srv.stop()
+            for mark in H.SANITIZER_MARKS:
+                self.assertNotIn(mark, err)
+            self.assertEqual(rc, 0, err)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def one_connection(self, rnd, port):
+        data = b"".join(self.mutate(rnd, rnd.choice(self.SEEDS))
+                        for _ in range(rnd.randint(1, 6)))
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=3)
+            with s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                pos = 0
+                while pos < len(data):
+                    k = rnd.randint(1, len(data) - pos)
+                    s.sendall(data[pos:pos + k])
+                    pos += k
+                if rnd.random() < 0.5:
+                    s.shutdown(socket.SHUT_WR)
+                s.settimeout(0.2)
+                try:
+                    while s.recv(rnd.choice([10, 65536])):
+                        pass
+                except (socket.timeout, ConnectionResetError):
+                    pass
+                if rnd.random() < 0.3:       # close with RST
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
