@@ -234,9 +234,15 @@ def _check_generated_names(spec, diag):
     """Callback members on_<mode>, on_<mode>_empty, on_<mode>_end must be
     unique in <proto>_callbacks."""
     seen = {}
+    upper = {}
     for m in spec.modes:
         if spec.mode(m.name) is not m:
             continue                # a duplicate, reported already
+        other = upper.setdefault(m.name.upper(), m)
+        if other is not m:
+            diag.error(m.pos, "modes '%s' and '%s' both make %s_MODE_%s"
+                       % (other.name, m.name, spec.name.upper(),
+                          m.name.upper()))
         members = ['on_' + m.name]
         if m.is_line and m.empty is not None:
             members.append('on_%s_empty' % m.name)

@@ -292,6 +292,12 @@ class Diagnostics(Tmp):
             ''', '3:12', "error: mode 'a_end' makes callback 'on_a_end', "
             "which mode 'a' makes too")
 
+    def test_modes_differing_in_case(self):
+        self.assertError('protocol p;\ninitial mode body : line;\n'
+                         'entry mode Body : line;\n', '3:12',
+                         "error: modes 'body' and 'Body' both make "
+                         "P_MODE_BODY")
+
     def test_no_initial(self):
         self.assertError('protocol p;\nmode a : line;\n', '2:6',
                          "error: no initial mode: mark the mode the "
