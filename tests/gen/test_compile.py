@@ -94,6 +94,48 @@ class OddStrings(unittest.TestCase):
                 self.assertIn(r'"*/\"\\\077\077=\200\000/*"', f.read())
 
 
+class StubRuns(unittest.TestCase):
+    """The --stub skeleton links with the runtime and runs: --help, a
+    listening server stopped by SIGTERM, a bad endpoint."""
+
+    def test_stub(self):
+        import signal
+        import time
+        with tempfile.TemporaryDirectory(prefix='weftc-stub-') as d:
+            stub = os.path.join(d, 'main.c')
+            p = run([sys.executable, WEFTC,
+                     os.path.join(ROOT, 'spec', 'chat.weft'), '-o', d,
+                     '--stub', stub])
+            self.assertEqual(p.returncode, 0, p.stdout)
+            rt = sorted(glob.glob(os.path.join(ROOT, 'runtime', '*.c')))
+            exe = os.path.join(d, 'server')
+            p = run([CC] + WARN + event_cflags() + [
+                '-Wno-unused-parameter', '-I', os.path.join(ROOT, 'runtime'),
+                '-I', d, stub, os.path.join(d, 'chat.c')] + rt +
+                ['-o', exe, '-levent'])
+            self.assertEqual(p.returncode, 0, p.stdout)
+            p = run([exe, '--help'])
+            self.assertEqual(p.returncode, 0)
+            self.assertIn('--listen ENDPOINT', p.stdout)
+            p = run([exe, '--listen', 'tcp:notaport'])
+            self.assertEqual(p.returncode, 1)
+            self.assertIn('tcp:notaport', p.stdout)
+            self.assertEqual(run([exe]).returncode, 2)
+            srv = subprocess.Popen([exe, '--listen',
+                                    'tcp:0:interface=127.0.0.1'],
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(0.5)
+                self.assertIsNone(srv.poll())
+                srv.send_signal(signal.SIGTERM)
+                self.assertEqual(srv.wait(30), 0)
+            finally:
+                if srv.poll() is None:
+                    srv.kill()
+                    srv.wait(30)
+
+
 FEATURE_SPEC = r'''
 protocol feat;
 delimiter "\0";
