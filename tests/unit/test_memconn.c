@@ -359,6 +359,144 @@ static void test_free_open_is_lost(void **state)
     assert_int_equal(T.last_reason, WEFT_ELOST);
 }
 
+
+/* ---- random operations -------------------------------------------------- */
+
+/* A protocol whose callbacks pick random actions, driven by random
+ * operations from outside; checks that bytes arrive in order without loss
+ * or duplication until the connection closes, that no callback runs after
+ * on_disconnect, and that on_disconnect runs exactly once. */
+typedef struct rnd {
+    uint64_t seed;
+    char sent[1 << 16];
+    size_t sent_len;           /* bytes given to weft_memconn_receive */
+    size_t fed;                /* bytes the protocol consumed */
+    int disconnects, eofs, after;
+    bool closed_by_us;
+} rnd;
+
+static rnd RS;
+
+static unsigned rnd_next(void)
+{
+    RS.seed ^= RS.seed << 13;
+    RS.seed ^= RS.seed >> 7;
+    RS.seed ^= RS.seed << 17;
+    return (unsigned)(RS.seed >> 11);
+}
+
+static size_t rnd_feed(weft_conn *c, const char *d, size_t n)
+{
+    if (RS.disconnects)
+        RS.after++;
+    assert_false(weft_conn_closing(c));
+    size_t k = n;
+    switch (rnd_next() % 10) {
+    case 0: k = rnd_next() % (n + 1); weft_conn_pause(c); break;
+    case 1: k = rnd_next() % (n + 1); if (k < n) weft_conn_pause(c); break;
+    case 2: weft_write(c, d, n); break;
+    case 3: k = rnd_next() % (n + 1); weft_close(c); break;
+    case 4: if (rnd_next() % 4 == 0) { k = rnd_next() % (n + 1); weft_abort(c); } break;
+    case 5: weft_conn_pause(c); weft_conn_resume(c); break;
+    default: break;
+    }
+    /* consumed bytes must be exactly the next ones sent */
+    assert_true(RS.fed + k <= RS.sent_len);
+    assert_memory_equal(RS.sent + RS.fed, d, k);
+    RS.fed += k;
+    return k;
+}
+
+static void rnd_eof(weft_conn *c)
+{
+    (void)c;
+    if (RS.disconnects)
+        RS.after++;
+    RS.eofs++;
+}
+
+static void rnd_disc(weft_conn *c, const weft_reason *r)
+{
+    (void)c;
+    (void)r;
+    RS.disconnects++;
+}
+
+static void rp_pause(weft_conn *c, void *a) { (void)c; (void)a; }
+static void rp_resume(weft_conn *c, void *a)
+{
+    (void)a;
+    if (rnd_next() % 3 == 0)
+        weft_write(c, "more", 4);
+}
+static const weft_producer rnd_producer = {rp_pause, rp_resume, NULL};
+
+static const weft_protocol rnd_proto = {
+    .name = "random", .feed = rnd_feed, .on_eof = rnd_eof,
+    .on_disconnect = rnd_disc,
+};
+
+static void test_random_operations(void **state)
+{
+    fx *x = *state;
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        memset(&RS, 0, sizeof RS);
+        RS.seed = seed * 0x9E3779B97F4A7C15ULL;
+        weft_factory *f = weft_factory_new(x->r, &rnd_proto, NULL, NULL);
+        weft_conn *c = weft_memconn_new(f);
+        weft_conn_set_watermarks(c, 64, 16);
+        for (int step = 0; step < 60; step++) {
+            char buf[64];
+            size_t n = 1 + rnd_next() % sizeof buf;
+            switch (rnd_next() % 12) {
+            case 0: case 1: case 2: case 3:
+                for (size_t i = 0; i < n; i++)
+                    buf[i] = (char)('a' + rnd_next() % 26);
+                if (!weft_conn_closing(c) && RS.sent_len + n <= sizeof RS.sent) {
+                    memcpy(RS.sent + RS.sent_len, buf, n);
+                    RS.sent_len += n;
+                }
+                else
+                    break;
+                weft_memconn_receive(c, buf, n);
+                break;
+            case 4: weft_conn_resume(c); break;
+            case 5: weft_conn_pause(c); break;
+            case 6: weft_memconn_set_slow_reader(c, rnd_next() % 2); break;
+            case 7: weft_memconn_drain(c); break;
+            case 8:
+                weft_conn_set_producer(c, rnd_next() % 2 ? &rnd_producer : NULL,
+                                       NULL);
+                break;
+            case 9: weft_write(c, "outside", 7); break;
+            case 10:
+                if (rnd_next() % 6 == 0)
+                    weft_close(c);
+                else if (rnd_next() % 6 == 0)
+                    weft_memconn_eof(c);
+                break;
+            case 11:
+                weft_conn_set_idle_timeout(c, 1 + rnd_next() % 3);
+                weft_reactor_advance(x->r, rnd_next() % 3);
+                break;
+            }
+            assert_true(RS.disconnects <= 1);
+            assert_int_equal(RS.after, 0);
+        }
+        /* a closed connection with nothing pending has ended */
+        weft_conn_set_producer(c, NULL, NULL);
+        weft_memconn_set_slow_reader(c, false);
+        if (weft_memconn_closed(c))
+            assert_int_equal(RS.disconnects, 1);
+        weft_memconn_free(c);
+        assert_int_equal(RS.disconnects, 1);
+        assert_int_equal(RS.after, 0);
+        assert_true(RS.eofs <= 1);
+        assert_int_equal(weft_factory_conn_count(f), 0);
+        weft_factory_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +516,7 @@ int main(void)
         T_(test_output_buffer_direct),
         T_(test_factory_refuses),
         T_(test_free_open_is_lost),
+        T_(test_random_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
