@@ -391,7 +391,7 @@ static void test_netstring_set_mode(void **state)
 
 typedef struct ustate {
     int connects, eofs, disconnects, reason;
-    char buf[8];
+    char text[128];                 /* reason text */
 } ustate;
 
 /* Connection-wide counters live outside the (freed) connection. */
@@ -435,6 +435,7 @@ static void g_disconnect(chat_parser *p, const weft_reason *r)
 {
     glue_seen.disconnects++;
     glue_seen.reason = r->code;
+    snprintf(glue_seen.text, sizeof glue_seen.text, "%s", r->text);
 }
 
 static const chat_callbacks glue_cb = {
@@ -505,6 +506,7 @@ static void test_glue_mismatch_closes(void **state)
     weft_memconn_free(c);
     assert_int_equal(glue_seen.disconnects, 1);
     assert_int_equal(glue_seen.reason, WEFT_EPROTOCOL);
+    assert_string_equal(glue_seen.text, "line does not match mode 'nick'");
 }
 
 static void test_glue_too_long_closes(void **state)
@@ -518,6 +520,7 @@ static void test_glue_too_long_closes(void **state)
     assert_true(weft_memconn_closed(c));
     weft_memconn_free(c);
     assert_int_equal(glue_seen.reason, WEFT_ELINE_TOO_LONG);
+    assert_string_equal(glue_seen.text, "line too long in mode 'nick'");
 }
 
 static void test_glue_pause_resume(void **state)
