@@ -70,7 +70,7 @@ struct httpd {
     hconn *conns;               /* every open connection */
     weft_timer *sweep_timer;    /* pending while there are connections */
     time_t date_sec;            /* second the cached dates belong to */
-    char date[40];              /* "Date: ...\r\n" value */
+    char date[40];              /* "Sun, 22 Nov 2026 01:29:29 GMT" */
     char log_date[40];          /* "22/Nov/2026:01:29:29 +0000" */
 };
 
@@ -115,10 +115,12 @@ static void refresh_dates(httpd *s)
 
 /* ---- response headers ---------------------------------------------------- */
 
-/* A bounded appender for a response head; overflow is impossible with the
- * fixed texts used here, but it is checked and truncated anyway. */
+/* A bounded appender for a response head.  Big enough for the longest
+ * head written here (a 301 whose Location repeats a request path of up to
+ * max_line bytes); overflow is checked and truncates anyway.  Not zeroed:
+ * only b[0..n) is ever read. */
 typedef struct hbuf {
-    char b[1024];
+    char b[9216];
     size_t n;
 } hbuf;
 
@@ -204,7 +206,8 @@ static void close_conn(hconn *h)
 static void respond_simple(hconn *h, int status, bool keep,
                            const char *extra_header)
 {
-    hbuf b = {.n = 0};
+    hbuf b;
+    b.n = 0;
     char body[96];
     int blen = snprintf(body, sizeof body, "%d %s\n", status,
                         httpreq_reason(status));
@@ -507,7 +510,8 @@ static void release(hconn *h);
 
 static void respond_echo(hconn *h)
 {
-    hbuf b = {.n = 0};
+    hbuf b;
+    b.n = 0;
     size_t len = h->body ? evbuffer_get_length(h->body) : 0;
     head_start(h, &b, 200, h->rq.keep_alive);
     PUTLIT(&b, "Content-Type: application/octet-stream\r\nContent-Length: ");
@@ -582,7 +586,7 @@ static void respond_file(hconn *h, const char *path, size_t path_len)
     }
     lookup l = cache_lookup(s, key, key_len);
     if (l.status == 301) {
-        char loc[PATH_MAX + 32];
+        char loc[8192 + 32];        /* the path is at most max_line */
         snprintf(loc, sizeof loc, "Location: %.*s/\r\n", (int)path_len, path);
         respond_simple(h, 301, rq->keep_alive, loc);
         return;
@@ -593,7 +597,8 @@ static void respond_file(hconn *h, const char *path, size_t path_len)
     }
     fentry *e = l.e;
     bool head = rq->method == HTTPREQ_HEAD;
-    hbuf b = {.n = 0};
+    hbuf b;
+    b.n = 0;
     if (rq->if_modified_since >= 0 && e->mtime <= rq->if_modified_since) {
         head_start(h, &b, 304, rq->keep_alive);
         PUTLIT(&b, "Last-Modified: ");

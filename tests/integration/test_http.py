@@ -199,6 +199,19 @@ class TestFiles(HttpdCase):
         r = curl("-i", self.url("/nodir/"))
         self.assertEqual(H.Reader(data=r.stdout).read().status, 404)
 
+    def test_long_redirect(self):
+        # A deep directory named with every byte percent-encoded: the 301
+        # repeats a 6 KB request path in Location.
+        names = [chr(ord("a") + i) * 200 for i in range(10)]
+        os.makedirs(os.path.join(self.root, *names), exist_ok=True)
+        path = "".join("/" + "".join("%%%02x" % ord(c) for c in n)
+                       for n in names)
+        with H.connect(self.srv.port) as s:
+            s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            resp = H.Reader(s).read()
+        self.assertEqual(resp.status, 301)
+        self.assertEqual(resp.header("location"), path + "/")
+
     def test_not_found(self):
         r = curl("-o", "/dev/null", "-w", "%{http_code}",
                  self.url("/nothing-here.txt"))
