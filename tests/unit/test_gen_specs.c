@@ -553,6 +553,57 @@ static void test_glue_close_stops_callbacks(void **state)
     assert_int_equal(glue_seen.reason, WEFT_EDONE);
 }
 
+/* echo over memconn: raw data as it arrives, then at EOF the until-close
+ * block ends (on_data_end) before on_eof and on_disconnect. */
+static char echo_order[8];
+
+static void e_data(echo_parser *p, const char *d, size_t len)
+{
+    weft_write(echo_conn(p), d, len);
+}
+
+static void e_mark(char c)
+{
+    size_t n = strlen(echo_order);
+
+    if (n + 1 < sizeof echo_order)
+        echo_order[n] = c;
+}
+
+static void e_end(echo_parser *p) { e_mark('E'); }
+static void e_eof(echo_parser *p) { e_mark('F'); }
+static void e_disc(echo_parser *p, const weft_reason *r) { e_mark('D'); }
+
+static void test_glue_echo(void **state)
+{
+    static const echo_callbacks cb = {
+        .on_data = e_data, .on_data_end = e_end, .on_eof = e_eof,
+        .on_disconnect = e_disc,
+    };
+    weft_reactor *r = weft_reactor_new_manual();
+    weft_protocol proto;
+    weft_factory *f;
+    weft_conn *c;
+    size_t len;
+    const char *out;
+
+    memset(echo_order, 0, sizeof echo_order);
+    echo_protocol_init(&proto, &cb, 0);
+    f = weft_factory_new(r, &proto, NULL, NULL);
+    c = weft_memconn_new(f);
+    weft_memconn_receive(c, "a\r\nb", 4);
+    weft_memconn_receive(c, "\0c", 2);
+    out = weft_memconn_written(c, &len);
+    assert_int_equal(len, 6);
+    assert_memory_equal(out, "a\r\nb\0c", 6);
+    assert_string_equal(echo_order, "");
+    weft_memconn_eof(c);
+    assert_string_equal(echo_order, "EFD");
+    weft_memconn_free(c);
+    weft_factory_free(f);
+    weft_reactor_free(r);
+}
+
 /* A mode switch made outside any callback re-parses the bytes the parser
  * holds (here a partial length line) at once, without waiting for input. */
 static netstring_callbacks nsg_cb;
@@ -609,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_glue_close_stops_callbacks,
                                         glue_setup, glue_teardown),
         cmocka_unit_test(test_glue_switch_outside_callback),
+        cmocka_unit_test(test_glue_echo),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
