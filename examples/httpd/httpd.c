@@ -198,7 +198,10 @@ static void log_request(hconn *h, int status, uint64_t bytes)
 /* Closing waits for a registered producer, so unregister it first. */
 static void close_conn(hconn *h)
 {
-    weft_conn_set_producer(h->c, NULL, NULL);
+    if (h->producing) {
+        weft_conn_set_producer(h->c, NULL, NULL);
+        h->producing = false;
+    }
     weft_close(h->c);
 }
 
