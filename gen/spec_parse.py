@@ -6,6 +6,7 @@ many errors as possible.
 """
 
 import os
+import re
 
 import lark
 
@@ -204,38 +205,117 @@ def _int(tok):
     return int(str(tok))
 
 
-def parse(path, source, diag):
-    """Returns a Spec, or None after reporting a syntax error."""
-    spec = Spec(path=path, source=source)
-    try:
-        tree = _lark().parse(source)
-    except lark.exceptions.UnexpectedCharacters as e:
+def _syntax_error(source, e, diag):
+    """Reports a Lark error; returns its offset in source."""
+    if isinstance(e, lark.exceptions.UnexpectedCharacters):
         ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ''
         diag.error(Pos(e.line, e.column),
                    "syntax error: unexpected character %r" % ch)
-        return None
-    except lark.exceptions.UnexpectedToken as e:
+        return e.pos_in_stream
+    if isinstance(e, lark.exceptions.UnexpectedToken):
         tok = e.token
         if tok.type == '$END':
             got = 'end of file'
-            line = source.count('\n') + 1
-            col = len(source.split('\n')[-1]) + 1
-            if source.endswith('\n'):
-                line -= 1
-                col = len(source.split('\n')[-2]) + 1
-            pos = Pos(line, col)
+            body = source.rstrip('\n') if source.endswith('\n') else source
+            line = body.count('\n') + 1
+            col = len(body.split('\n')[-1]) + 1
+            pos, offset = Pos(line, col), len(source)
         else:
             got = "'%s'" % tok
-            pos = Pos(tok.line, tok.column)
+            pos, offset = Pos(tok.line, tok.column), tok.start_pos
         want = sorted({_describe(t) for t in e.expected})
         if len(want) > 6:
             want = want[:6] + ['...']
         diag.error(pos, 'syntax error: unexpected %s, expected %s'
                    % (got, ', '.join(want)))
-        return None
-    except lark.exceptions.UnexpectedEOF as e:  # pragma: no cover
-        diag.error(Pos(source.count('\n') + 1, 1),
-                   'syntax error: unexpected end of file')
+        return offset
+    diag.error(Pos(source.count('\n') + 1, 1),       # pragma: no cover
+               'syntax error: unexpected end of file')
+    return len(source)
+
+
+# Skips what cannot hold a statement start: comments, strings, classes.
+_SKIP = re.compile(r"#[^\n]*|\"(\\.|[^\"\\\n])*\"|'(\\.|[^'\\\n])*'"
+                   r"|\[(\\.|[^\]\\\n])*\]")
+_WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_ALWAYS_TOP = {'protocol', 'define', 'initial', 'entry', 'mode'}
+
+
+def _statement_starts(text):
+    """Offsets where top-level statements start: keywords that only begin
+    a top-level statement, and delimiter/max_line outside braces."""
+    starts, depth, i, expect = [], 0, 0, True
+    while i < len(text):
+        m = _SKIP.match(text, i)
+        if m:
+            i = m.end()
+            continue
+        c = text[i]
+        w = _WORD.match(text, i)
+        if w:
+            word = w.group()
+            line_start = text.rfind('\n', 0, i) + 1
+            first_on_line = not text[line_start:i].strip()
+            if word in _ALWAYS_TOP and (expect or first_on_line):
+                starts.append(i)
+                depth = 0
+            elif word in ('delimiter', 'max_line') and depth == 0 and expect:
+                starts.append(i)
+            expect = False
+            i = w.end()
+            continue
+        if c == '{':
+            depth += 1
+        elif c == '}':
+            depth = max(0, depth - 1)
+            expect = True
+        elif c == ';':
+            expect = True
+        i += 1
+    return starts
+
+
+def _blank(text, start, end):
+    return text[:start] + ''.join(
+        ch if ch == '\n' else ' ' for ch in text[start:end]) + text[end:]
+
+
+def _parse_tree(source, diag, max_errors=10):
+    """Parses, and after a syntax error blanks out the statement it is in
+    and parses again, so one run reports up to max_errors syntax errors.
+    Returns the tree, or None if there was any error."""
+    text = source
+    errors = 0
+    while True:
+        try:
+            tree = _lark().parse(text)
+            return tree if errors == 0 else None
+        except lark.exceptions.UnexpectedInput as e:
+            errors += 1
+            offset = _syntax_error(text, e, diag)
+        if errors >= max_errors:
+            return None
+        starts = _statement_starts(text)
+        before = [s for s in starts if s < offset]
+        if offset in starts and before:
+            start = before[-1]      # the token opens the next statement:
+        elif before:                # the error is in the one before it
+            start = before[-1]
+        else:
+            start = 0
+        after = [s for s in starts if s > start and s > offset] + \
+            [s for s in starts if s == offset and s > start]
+        end = min(after) if after else len(text)
+        if not text[start:end].strip():
+            return None
+        text = _blank(text, start, end)
+
+
+def parse(path, source, diag):
+    """Returns a Spec, or None after reporting syntax errors."""
+    spec = Spec(path=path, source=source)
+    tree = _parse_tree(source, diag)
+    if tree is None:
         return None
 
     for item in tree.children:

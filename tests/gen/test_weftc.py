@@ -239,6 +239,23 @@ class Diagnostics(Tmp):
                          "error: syntax error: unexpected 'initial', "
                          "expected ';'")
 
+    def test_several_syntax_errors(self):
+        rc, err = self.check('''\
+            protocol p
+            initial mode a : line {
+                match x:(digit+ ;
+                next b;
+            }
+            mode b : raw counted trailer next a;
+            define d = @;
+            mode c : line { match "x"; }
+            ''')
+        self.assertEqual(rc, 1)
+        self.assertEqual([l.split(': ')[0] for l in error_lines(err)],
+                         ['t.weft:2:1', 't.weft:3:21', 't.weft:6:30',
+                          't.weft:7:12'], err)
+        self.assertIn('4 errors generated.', err)
+
     def test_syntax_error_in_grammar(self):
         self.assertError('''\
             protocol p;
