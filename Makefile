@@ -138,10 +138,10 @@ FOBJ := $(B)/fuzz/obj
 FUZZFLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -g -O1
 $(FOBJ)/%.o: %.c | $(B)/.deps-test
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(EVENT_CFLAGS) $(FUZZFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(EVENT_CFLAGS) $(FUZZFLAGS) -MMD -MP -c $< -o $@
 $(FOBJ)/gen/%.o: $(GEN)/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(EVENT_CFLAGS) $(FUZZFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(EVENT_CFLAGS) $(FUZZFLAGS) -MMD -MP -c $< -o $@
 define fuzz_rules
 $(B)/fuzz/$(1): $$($(1)_SRCS:%.c=$(FOBJ)/%.o) $$($(1)_SPECS:%=$(FOBJ)/gen/%.o) $$(RT_SRCS:%.c=$(FOBJ)/%.o)
 	@mkdir -p $$(@D)
