@@ -629,6 +629,18 @@ void weft_lines_init(weft_lines *p, const weft_mode *modes, int nmodes,
         weft_lines_fail(p, WEFT_EINVAL, "no such initial mode");
         return;
     }
+    /* A bad table would loop or read out of bounds later: refuse it now. */
+    for (int i = 0; i < nmodes; i++) {
+        const weft_mode *m = &modes[i];
+        bool needs_delim = m->kind == WEFT_MODE_LINE
+                           || m->kind == WEFT_MODE_UNTIL;
+        if ((needs_delim && (!m->delim || !m->delim_len))
+            || (m->trailer_len && !m->trailer) || m->next >= nmodes
+            || m->next < -1) {
+            weft_lines_fail(p, WEFT_EINVAL, "invalid mode table");
+            return;
+        }
+    }
     enter(p, initial, 0);
 }
 

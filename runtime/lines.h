@@ -146,7 +146,9 @@ struct weft_lines {
 /* ---- public API ------------------------------------------------------- */
 
 /* Prepares p to run `modes` starting in mode `initial`.  modes must
- * outlive p.  Nothing is allocated until a line straddles two feeds. */
+ * outlive p.  Nothing is allocated until a line straddles two feeds.  A bad
+ * table (LINE or UNTIL mode without a delimiter, next out of range, bad
+ * initial) fails the parser with WEFT_EINVAL at once. */
 void weft_lines_init(weft_lines *p, const weft_mode *modes, int nmodes,
                      int initial, void *user);
 /* Frees the line buffer; p may be initialised again afterwards. */

@@ -1098,11 +1098,20 @@ static void test_pause_resume_api(void **unused)
     assert_int_equal(weft_lines_feed(&p, "b\n", 2), 2);
     assert_int_equal(s.lines, 2);
     weft_lines_resume(&p);
+    weft_lines_free(&p);
+    /* Bad tables are refused at init. */
+    weft_mode bad[1] = {{.name = "b", .kind = WEFT_MODE_UNTIL, .next = -1}};
+    weft_lines_init(&p, bad, 1, 0, &s);
+    assert_int_equal(weft_lines_error(&p), WEFT_EINVAL);
+    assert_int_equal(weft_lines_feed(&p, "x", 1), 0);
+    weft_lines_init(&p, modes, 1, 1, &s);
+    assert_int_equal(weft_lines_error(&p), WEFT_EINVAL);
+    weft_lines_init(&p, modes, 1, 0, &s);
     weft_lines_set_mode(&p, 7, 0);
     assert_int_equal(weft_lines_error(&p), WEFT_EINVAL);
     assert_non_null(weft_lines_error_text(&p));
     assert_int_equal(weft_lines_feed(&p, "c\n", 2), 0);
-    assert_int_equal(s.lines, 2);
+    assert_int_equal(s.lines, 2);      /* nothing after the error */
     weft_lines_free(&p);
     free(s.last.p);
 }
