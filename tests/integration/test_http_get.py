@@ -92,6 +92,11 @@ class TestAgainstWeftHttpd(unittest.TestCase):
         self.assertEqual(r.stdout, self.files["hello.txt"])
         self.assertEqual(r.stderr, b"")
 
+    def test_host_name(self):
+        r = get("http://localhost:%d/hello.txt" % self.srv.port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, self.files["hello.txt"])
+
     def test_output_file_big(self):
         out = os.path.join(self.tmp, "out.bin")
         r = get(self.srv.url("/big.bin"), "-o", out)
