@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -690,7 +691,11 @@ class TestSlowReader(unittest.TestCase):
                 with H.connect(srv.port) as s:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
                     before = srv.rss_kb()
-                    s.sendall(req * n)
+                    # The requests may not all fit in the socket buffers
+                    # while the server holds back, so a thread sends them.
+                    sender = threading.Thread(
+                        target=s.sendall, args=(req * n,), daemon=True)
+                    sender.start()
                     time.sleep(1.5)
                     grown = srv.rss_kb() - before
                     self.assertLess(grown, 40 * 1024,
@@ -698,6 +703,7 @@ class TestSlowReader(unittest.TestCase):
                     rd = H.Reader(s)
                     for i in range(n):
                         self.assertEqual(len(rd.read().body), 32 * 1024)
+                    sender.join(H.TIMEOUT)
             finally:
                 rc, err = srv.stop()
                 self.assertEqual(rc, 0, err)
