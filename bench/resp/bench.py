@@ -76,13 +76,23 @@ def stop(proc):
         proc.wait()
 
 
-def bench_once(port, n, clients, pipeline, cpu):
+def cpu_seconds(pid):
+    """User + system CPU time the process has used, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_once(port, n, clients, pipeline, cpu, pid):
+    """ops/s per test, and the server's CPU seconds for the whole run."""
     cmd = ["taskset", "-c", str(cpu), "redis-benchmark", "-p", str(port),
            "-t", "ping_inline,ping_mbulk,set,get,incr,mset",
            "-n", str(n), "-c", str(clients), "--csv"]
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
+    cpu0 = cpu_seconds(pid)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    used = cpu_seconds(pid) - cpu0
     if p.returncode != 0:
         raise RuntimeError("redis-benchmark failed: %s" % p.stderr)
     out = {}
@@ -94,7 +104,7 @@ def bench_once(port, n, clients, pipeline, cpu):
     if missing:
         raise RuntimeError("redis-benchmark gave no result for %s:\n%s"
                            % (missing, p.stdout))
-    return out
+    return out, used
 
 
 def geomean(xs):
@@ -176,17 +186,19 @@ def main():
         results = {}
         for pipeline in (1, 16):
             runs = {"redis": [], "weft": []}
+            cpu = {"redis": [], "weft": []}
             for rep in range(args.repeats):
                 order = ("redis", "weft") if rep % 2 == 0 else ("weft", "redis")
                 for kind in order:
-                    r = bench_once(servers[kind][1], n, args.clients,
-                                   pipeline, 1)
+                    r, used = bench_once(servers[kind][1], n, args.clients,
+                                         pipeline, 1, servers[kind][0].pid)
                     runs[kind].append(r)
-                    print("# P=%d rep %d %-5s %s" % (
+                    cpu[kind].append(used)
+                    print("# P=%d rep %d %-5s %s cpu=%.2fs" % (
                         pipeline, rep + 1, kind,
                         " ".join("%s=%.0f" % (t.split()[0], r[t])
-                                 for t in TESTS)), flush=True)
-            results[pipeline] = runs
+                                 for t in TESTS), used), flush=True)
+            results[pipeline] = (runs, cpu)
     finally:
         for proc, _ in servers.values():
             stop(proc)
@@ -196,7 +208,7 @@ def main():
           % (n, args.clients, args.repeats))
     lines = []
     for pipeline in (1, 16):
-        runs = results[pipeline]
+        runs, cpu = results[pipeline]
         label = "resp" if pipeline == 1 else "resp-P%d" % pipeline
         print()
         print("%-16s %12s %12s %7s   (%s)" % ("test", "weft-redis",
@@ -212,6 +224,12 @@ def main():
         gw = geomean([med["weft"][t] for t in TESTS])
         gr = geomean([med["redis"][t] for t in TESTS])
         print("%-16s %12.0f %12.0f %7.2f" % ("geomean", gw, gr, gw / gr))
+        # Requests per server CPU-second: steadier than ops/s on a shared
+        # machine (6 tests x n requests per run).
+        cw = 6 * n / statistics.median(cpu["weft"])
+        cr = 6 * n / statistics.median(cpu["redis"])
+        print("%-16s %12.0f %12.0f %7.2f" % ("ops/server-cpu-s", cw, cr,
+                                             cw / cr))
         lines.append("RESULT bench=%s weft=%.0f peer=redis:%.0f ratio=%.3f "
                      "unit=ops/s" % (label, gw, gr, gw / gr))
 
