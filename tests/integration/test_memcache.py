@@ -361,14 +361,15 @@ class SideBySide(unittest.TestCase):
                      pause=0.01)
 
     def test_expiry_in_real_time(self):
-        data = (b"set a 0 1 1\r\nx\r\nset b 0 100 1\r\ny\r\n"
-                b"set c 0 %d 1\r\nz\r\n" % (int(time.time()) + 1))
+        # 2 s, not 1: a second boundary may pass between set and get
+        data = (b"set a 0 2 1\r\nx\r\nset b 0 100 1\r\ny\r\n"
+                b"set c 0 %d 1\r\nz\r\n" % (int(time.time()) + 2))
         for kind in ("memcached", "weft"):
             with Server(kind) as srv, srv.connect() as s:
                 s.sendall(data + b"get a b c\r\n")
                 first, _ = read_reply(s, b"END\r\n")
                 self.assertIn(b"VALUE a", first, kind)
-                time.sleep(2.2)
+                time.sleep(3.2)
                 s.sendall(b"get a b c\r\ntouch b 1\r\n")
                 later, _ = read_reply(s, b"TOUCHED\r\n")
                 self.assertEqual(later, b"VALUE b 0 1\r\ny\r\nEND\r\n"
@@ -377,11 +378,11 @@ class SideBySide(unittest.TestCase):
     def test_delayed_flush_all(self):
         for kind in ("memcached", "weft"):
             with Server(kind) as srv, srv.connect() as s:
-                s.sendall(b"set a 0 0 1\r\nx\r\nflush_all 2\r\nget a\r\n")
+                s.sendall(b"set a 0 0 1\r\nx\r\nflush_all 3\r\nget a\r\n")
                 self.assertEqual(read_reply(s, b"END\r\n")[0],
                                  b"STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND"
                                  b"\r\n", kind)
-                time.sleep(2.2)
+                time.sleep(3.2)
                 s.sendall(b"get a\r\nset b 0 0 1\r\ny\r\nget b\r\n")
                 self.assertEqual(read_reply(s, b"y\r\nEND\r\n")[0],
                                  b"END\r\nSTORED\r\nVALUE b 0 1\r\ny\r\nEND"
