@@ -14,8 +14,9 @@
  * the user's typed callback.
  *
  * Memory: one line buffer per parser, allocated on first need and never
- * larger than the largest max_line + delimiter length of its modes; it holds
- * only a line that straddles two feeds.  Complete lines inside one feed are
+ * larger than the largest max_line + delimiter length of its modes (plus
+ * the few held-back bytes a mode switch may send back to be re-parsed); it
+ * holds only a line that straddles two feeds.  Complete lines inside one feed are
  * passed straight from the caller's buffer (zero copy).  Once empty, a
  * buffer that grew beyond 256 bytes is freed at the end of the feed, so an
  * idle connection keeps at most a small one.
@@ -52,7 +53,8 @@
  * CLOSE  Everything goes to `raw` until weft_lines_finish(), then raw_end.
  *
  * `next` applies after each line (LINE) or after raw_end (raw modes),
- * unless that callback switched mode itself: the callback's choice wins.
+ * unless that callback switched mode itself: the callback's choice wins
+ * (a pause or clear in the callback does not prevent it).
  * A switch from a raw callback abandons the block (no trailer check, no
  * raw_end).  A NULL callback means the event is ignored (except too_long,
  * see above).
