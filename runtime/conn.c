@@ -30,6 +30,7 @@
 #define DEFAULT_LOW  (16 * 1024)
 
 static bool settle(weft_conn *c, bool io);
+static bool end_conn(weft_conn *c, bool now);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -196,6 +197,8 @@ static void finalize(weft_conn *c)
         return;
     c->finalized = 1;
     weft_reactor *r = c->r;
+    if (r && r->io_conn == c)
+        r->io_conn = NULL;
     weft_factory *f = c->f;
     if (c->in_flushq) {
         for (size_t i = 0; i < r->nflush; i++)
@@ -268,13 +271,47 @@ static void finalize(weft_conn *c)
     weft__reactor_check_stopped(r);
 }
 
-/* Ends c now with a reason, dropping output (lost, aborted, timed out). */
+/* A finished connection ends (on_disconnect, then free).  When that
+ * follows from its own socket event (EOF, an error, a completed flush, or
+ * a close made in its callbacks, which have all returned by now) it ends at
+ * once, like Twisted's connectionLost from doRead.  When a public call made
+ * from outside its callbacks ended it (a timer or another connection
+ * aborting it, a resume that delivered input which closed it), it ends
+ * from the reactor's flush step instead, so the caller may still touch c
+ * until it returns to the loop (Twisted's abortConnection likewise calls
+ * connectionLost later).  now: end at once (the flush step itself,
+ * factory and reactor teardown).  A memconn always ends at once: tests
+ * drive it without a loop.  Returns true if c was finalized. */
+static bool end_conn(weft_conn *c, bool now)
+{
+    if (now || c->mem || c->r->io_conn == c || c->r->freeing) {
+        finalize(c);
+        return true;
+    }
+    weft__reactor_queue_flush(c->r, c);
+    return false;
+}
+
+/* Ends c with a reason, dropping output (lost, aborted, timed out). */
 void weft__conn_lost(weft_conn *c, int code, int sys_errno)
 {
     if (c->finished)
         return;
     set_reason(c, code, sys_errno);
     finish(c);
+    if (c->depth == 0)
+        end_conn(c, false);
+}
+
+/* Aborts c and, unless one of its callbacks is running, ends it before
+ * returning (teardown of a factory or reactor). */
+void weft__conn_abort_now(weft_conn *c)
+{
+    if (!c->finished) {
+        c->aborted = 1;
+        set_reason(c, WEFT_EABORTED, 0);
+        finish(c);
+    }
     if (c->depth == 0)
         finalize(c);
 }
@@ -337,14 +374,13 @@ static void transport_flush(weft_conn *c)
 
 /* Called at depth 0: brings the connection to a stable state.  io: also
  * write to the socket now (false: leave that to the reactor's flush).
- * Returns true if c was finalized (a socket connection is then freed). */
-static bool settle(weft_conn *c, bool io)
+ * now: a finished connection ends at once (see end_conn).  Returns true if
+ * c was finalized (a socket connection is then freed). */
+static bool settle_now(weft_conn *c, bool io, bool now)
 {
     for (int guard = 0; guard < 1000; guard++) {
-        if (c->finished) {
-            finalize(c);
-            return true;
-        }
+        if (c->finished)
+            return end_conn(c, now);
         if (io || c->mem)
             transport_flush(c);
         if (c->finished)
@@ -366,10 +402,15 @@ static bool settle(weft_conn *c, bool io)
     return false;
 }
 
+static bool settle(weft_conn *c, bool io)
+{
+    return settle_now(c, io, false);
+}
+
 void weft__conn_flush(weft_conn *c)
 {
     if (c->depth == 0)
-        settle(c, true);
+        settle_now(c, true, true);
 }
 
 static int wrote(weft_conn *c)
@@ -693,11 +734,16 @@ static void sock_read(weft_conn *c)
 static void sock_cb(evutil_socket_t fd, short what, void *arg)
 {
     weft_conn *c = arg;
+    weft_reactor *r = c->r;
     (void)fd;
-    if ((what & EV_WRITE) && settle(c, true))
-        return;        /* finalized: c is freed */
+    r->io_conn = c;            /* see end_conn */
+    if ((what & EV_WRITE) && settle(c, true)) {
+        r->io_conn = NULL;
+        return;                /* finalized: c is freed */
+    }
     if ((what & EV_READ) && !c->paused && !c->closing)
         sock_read(c);
+    r->io_conn = NULL;
 }
 
 void weft_conn_pause(weft_conn *c)
@@ -907,6 +953,9 @@ weft_conn *weft__conn_new(weft_reactor *r, weft_factory *f, int fd,
 
 void weft__conn_start(weft_conn *c)
 {
+    weft_reactor *r = c->r;
+    weft_conn *outer = r->io_conn;
+    r->io_conn = c;           /* its own event: may end at once (end_conn) */
     c->connected = 1;
     if (c->client)
         weft__factory_connected(c->f);
@@ -914,6 +963,7 @@ void weft__conn_start(weft_conn *c)
     if (c->proto->on_connect)
         c->proto->on_connect(c);
     leave(c);
+    r->io_conn = outer;
 }
 
 /* ---- memory transport hooks (memconn.c) --------------------------------- */

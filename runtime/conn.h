@@ -5,11 +5,12 @@
  * on_disconnect returns, so never keep a weft_conn * past that callback.
  * The same type serves sockets and the in-memory test transport (memconn.h).
  *
- * Inside one of c's own callbacks nothing frees c.  From elsewhere (a
- * timer, another connection's callback), a call that can end c —
- * weft_close, weft_close_reason, weft_abort, weft_conn_resume,
- * weft_conn_set_producer(c, NULL, NULL), weft_memconn_receive/eof — may
- * run on_disconnect and free c before it returns: do not touch c after it.
+ * Nothing frees c inside one of its own callbacks.  A socket connection
+ * ended by a call made from elsewhere (a timer, another connection's
+ * callback: weft_close, weft_abort, weft_conn_resume, ...) runs
+ * on_disconnect later in the same loop iteration, never inside that call,
+ * so the caller may still use c until it returns to the loop.  A memconn
+ * (no loop) ends inside the call: do not touch it after on_disconnect.
  */
 #ifndef WEFT_CONN_H
 #define WEFT_CONN_H
@@ -74,10 +75,9 @@ void weft_close(weft_conn *c);
  * e.g. WEFT_ELINE_TOO_LONG or WEFT_EPROTOCOL. */
 void weft_close_reason(weft_conn *c, int code, const char *text);
 /* abortConnection: drop buffered output, close now; reason WEFT_EABORTED.
- * on_disconnect still runs, but after the current callback of c returns;
- * called from outside c's callbacks (a timer, another connection), it runs
- * before weft_abort returns and c is gone afterwards.  weft_close behaves
- * the same way once its flush is complete. */
+ * on_disconnect still runs, but after the current callback of c returns
+ * (called from outside c's callbacks: later in the loop iteration for a
+ * socket, before weft_abort returns for a memconn). */
 void weft_abort(weft_conn *c);
 /* True once close or abort was called: no further protocol callback will
  * run except on_eof/on_disconnect. */

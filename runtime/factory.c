@@ -60,11 +60,11 @@ void weft_factory_free(weft_factory *f)
         for (;;) {
             weft_conn *c;
             LIST_FOREACH(c, &r->conns, link)
-                if (c->f == f && !c->finished)
+                if (c->f == f && c->depth == 0)
                     break;
             if (!c)
                 break;
-            weft_abort(c);
+            weft__conn_abort_now(c);
         }
     }
     if (f->uses > 0 && f->hooks.on_stop)

@@ -144,6 +144,7 @@ struct weft_reactor {
     weft_conn **flushq;
     size_t nflush, capflush;
     char *scratch;                 /* WEFT__READ_SIZE read buffer */
+    weft_conn *io_conn;            /* whose socket event is running */
     bool running, stopping, stop_done, freeing;
     double grace;
     weft_timer *grace_timer;
@@ -177,6 +178,9 @@ void weft__conn_eof(weft_conn *c);
 void weft__conn_mem_drain(weft_conn *c);
 /* Ends c with reason (code, errno) now, as a lost transport would. */
 void weft__conn_lost(weft_conn *c, int code, int sys_errno);
+/* Aborts c and ends it (on_disconnect, free) before returning, unless one
+ * of its callbacks is running: teardown of factories and reactors. */
+void weft__conn_abort_now(weft_conn *c);
 
 /* factory.c */
 void weft__factory_use(weft_factory *f);

@@ -281,18 +281,17 @@ void weft__reactor_check_stopped(weft_reactor *r)
 
 static void abort_all_conns(weft_reactor *r)
 {
-    /* Aborting runs on_disconnect, which may end other connections, and
-     * finalizing unlinks a connection: always restart from the head.  A
-     * connection whose callback is on the stack stays listed until it
-     * returns; skip those. */
+    /* Ending a connection runs on_disconnect, which may end others, and
+     * unlinks it: always restart from the head.  A connection whose
+     * callback is on the stack cannot end now; skip it. */
     for (;;) {
         weft_conn *c;
         LIST_FOREACH(c, &r->conns, link)
-            if (!c->finished)
+            if (c->depth == 0)
                 break;
         if (!c)
             return;
-        weft_abort(c);
+        weft__conn_abort_now(c);
     }
 }
 
