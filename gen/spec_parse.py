@@ -113,7 +113,7 @@ class _Rx:
         if d == 'rx_tok':
             return str(c[0])
         if d == 'rx_range':
-            return '%s .. %s' % (c[0], c[1])
+            return '%s .. %s' % (c[0], c[-1])
         if d == 'rx_group':
             return '( %s )' % self.text(c[0])
         if d == 'rx_pre':

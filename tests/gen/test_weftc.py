@@ -533,6 +533,26 @@ class Features(Tmp):
         self.assertEqual((rc, err), (0, ''))
 
 
+    def test_ranges(self):
+        """Ragel ranges of characters and of numbers, next to the
+        concatenation operator '.' that the lexer must not take them for."""
+        rc, err = self.check('''\
+            protocol p;
+            initial mode a : line {
+                match w:('a'..'z')+ " " n:(48..57)+ . "!";
+            }
+            ''')
+        self.assertEqual((rc, err), (0, ''))
+
+    def test_reversed_range_mapped_to_spec(self):
+        rc, err = self.check('''\
+            protocol p;
+            initial mode a : line { match ('z'..'a')+; }
+            ''')
+        self.assertEqual(rc, 1)
+        self.assertIn('t.weft:2:', err)
+        self.assertIn('lower end of range', err)
+
 class Documentation(Tmp):
     def test_spec_examples_in_docs_are_valid(self):
         """Every fenced block of docs/spec-language.md that holds a whole
