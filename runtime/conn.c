@@ -391,7 +391,7 @@ static bool settle_now(weft_conn *c, bool io, bool now)
             finish(c);
             continue;
         }
-        if (!io && pending(c) > 0)
+        if (!io && !c->mem && pending(c) > 0)
             weft__reactor_queue_flush(c->r, c);
         update_events(c);
         return false;
