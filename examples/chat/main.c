@@ -18,7 +18,7 @@ static const char usage[] =
     "\n"
     "  -l, --listen ENDPOINT  a server endpoint, e.g. tcp:8080,\n"
     "                         tcp:0:interface=127.0.0.1 (any free port),\n"
-    "                         tcp6:8080:interface=::1, unix:/tmp/chat.sock;\n"
+    "                         tcp6:8080:interface=\\:\\:1, unix:/tmp/chat.sock;\n"
     "                         may be repeated (one room for all)\n"
     "  -h, --help             this text\n"
     "\n"
