@@ -208,10 +208,14 @@ static void n_connect(netstring_parser *p)
 
 static void n_length(netstring_parser *p, const netstring_length *m)
 {
+    char num[24];                   /* the capture is not NUL-terminated */
+
+    assert_true(m->len.len < sizeof num);
+    memcpy(num, m->len.p, m->len.len);
+    num[m->len.len] = '\0';
     got(m->len.p, m->len.len);
     got(":", 1);
-    netstring_set_mode(p, NETSTRING_MODE_PAYLOAD,
-                       strtoull(m->len.p, NULL, 10));
+    netstring_set_mode(p, NETSTRING_MODE_PAYLOAD, strtoull(num, NULL, 10));
 }
 
 static void n_payload(netstring_parser *p, const char *d, size_t len)

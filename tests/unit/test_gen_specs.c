@@ -340,8 +340,12 @@ typedef struct ns {
 
 static void ns_length(netstring_parser *p, const netstring_length *m)
 {
-    netstring_set_mode(p, NETSTRING_MODE_PAYLOAD,
-                       strtoull(m->len.p, NULL, 10));
+    char num[24];                   /* the capture is not NUL-terminated */
+
+    assert_true(m->len.len < sizeof num);
+    memcpy(num, m->len.p, m->len.len);
+    num[m->len.len] = '\0';
+    netstring_set_mode(p, NETSTRING_MODE_PAYLOAD, strtoull(num, NULL, 10));
 }
 
 static void ns_payload(netstring_parser *p, const char *d, size_t len)
