@@ -28,9 +28,12 @@
 
 #define DEFAULT_HIGH (64 * 1024)
 #define DEFAULT_LOW  (16 * 1024)
+/* Writes at least this large go to the socket at once (write_direct). */
+#define DIRECT_MIN 16384
 
 static bool settle(weft_conn *c, bool io);
 static bool end_conn(weft_conn *c, bool now);
+static void touch(weft_conn *c);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -84,6 +87,49 @@ static bool slice_take(weft_conn *c, const char *p, size_t n)
     return true;
 }
 
+/* The common case of slice_take, inlined for the write calls: one write
+ * of [p, p+n) followed by [d, d+dn) (a send_line's delimiter; dn may be 0)
+ * that continues the slice exactly.  c->out must exist already (the slice
+ * is copied into it), so a feed's first write takes the slow path. */
+static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
+                              const char *d, size_t dn)
+{
+    weft_reactor *r = c->r;
+    if (!r || r->feed_conn != c || c->closing || !c->out || dn > 16)
+        return false;
+    const char *at;
+    size_t room;
+    if (r->slice_len) {            /* the slice lies in the fed input */
+        at = r->slice_p + r->slice_len;
+        if (n && p != at)
+            return false;
+        room = (size_t)(r->feed_p + r->feed_len - at);
+    } else {
+        uintptr_t lo = (uintptr_t)r->feed_p, hi = lo + r->feed_len;
+        if ((uintptr_t)p < lo || (uintptr_t)p > hi)
+            return false;
+        at = p;
+        room = hi - (uintptr_t)p;
+    }
+    if (n + dn > room)
+        return false;
+    if (dn == 2) {                 /* CRLF and the like */
+        uint16_t x, y;
+        memcpy(&x, d, 2);
+        memcpy(&y, at + n, 2);
+        if (x != y)
+            return false;
+    } else {
+        for (size_t i = 0; i < dn; i++)
+            if (d[i] != at[n + i])
+                return false;
+    }
+    if (!r->slice_len)
+        r->slice_p = at;
+    r->slice_len += n + dn;
+    return true;
+}
+
 /* Copies the pending slice into c's output. */
 static void slice_flush(weft_conn *c)
 {
@@ -92,7 +138,26 @@ static void slice_flush(weft_conn *c)
         return;
     size_t n = r->slice_len;
     r->slice_len = 0;
-    if (c->out && !c->finished && evbuffer_add(c->out, r->slice_p, n) < 0)
+    if (!c->out || c->finished)
+        return;
+    const char *p = r->slice_p;
+    /* Nothing queued before the slice (or a little, e.g. a line completed
+     * from the line buffer, which is not part of the input: written first):
+     * hand the slice to the socket now, as the flush after the callback
+     * would, and save copying it; only what the kernel does not take is
+     * buffered.  Errors surface on the regular flush. */
+    if (!c->mem) {
+        size_t q = evbuffer_get_length(c->out);
+        if (q > 0 && q <= DIRECT_MIN && evbuffer_write(c->out, c->fd) > 0)
+            q = evbuffer_get_length(c->out);
+        ssize_t k = q > 0 ? 0 : send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0) {
+            touch(c);
+            p += k;
+            n -= (size_t)k;
+        }
+    }
+    if (n && evbuffer_add(c->out, p, n) < 0)
         abort();                   /* like the other small adds below */
 }
 
@@ -443,7 +508,6 @@ static int out_add(weft_conn *c, const void *data, size_t len)
 /* Large writes with nothing queued before them go to the socket at once:
  * batching buys nothing at that size, and the copy into the output buffer
  * is saved.  Returns the bytes the kernel took. */
-#define DIRECT_MIN 16384
 static size_t write_direct(weft_conn *c, const void *data, size_t len)
 {
     if (c->mem || len < DIRECT_MIN || c->closing || pending(c) > 0)
@@ -457,6 +521,11 @@ static size_t write_direct(weft_conn *c, const void *data, size_t len)
 
 int weft_write(weft_conn *c, const void *data, size_t len)
 {
+    if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0)) {
+        if (c->x)
+            wrote(c);
+        return 0;
+    }
     if (c->closing)
         return WEFT_ECLOSED;
     size_t done = write_direct(c, data, len);
@@ -474,6 +543,15 @@ int weft_write(weft_conn *c, const void *data, size_t len)
 
 int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
 {
+    /* A send_line echoing its input: no copy, and with no extra state
+     * (watermarks, producer, idle timeout) nothing else to do (depth > 0
+     * during a feed: settling happens when the feed's callback returns). */
+    if (iovcnt == 2 && slice_fast(c, iov[0].iov_base, iov[0].iov_len,
+                                  iov[1].iov_base, iov[1].iov_len)) {
+        if (c->x)
+            wrote(c);
+        return 0;
+    }
     int rc = out_buf(c);
     if (rc)
         return rc;
@@ -500,6 +578,11 @@ int weft_printf(weft_conn *c, const char *fmt, ...)
 
 int weft_send_line(weft_conn *c, const void *line, size_t len)
 {
+    if (slice_fast(c, line, len, c->delim, c->delim_len)) {
+        if (c->x)
+            wrote(c);
+        return 0;
+    }
     int rc = out_buf(c);
     if (rc)
         return rc;

@@ -56,11 +56,27 @@ static const weft_producer le_producer = {
     .stop_producing = le_stop,
 };
 
+/* Per connection: bytes that can still be written before output can
+ * reach HIGH.  Output only grows by our own echoes (flushing shrinks it),
+ * so while an echo fits in this budget the output stays within HIGH and
+ * weft_conn_pending need not be asked for every line. */
+typedef struct {
+    size_t room;
+} le_state;
+
 static void on_text(lineecho_parser *p, const char *line, size_t len)
 {
-    weft_conn *c = lineecho_conn(p);
-    if (!weft_conn_paused(c) && weft_conn_pending(c) + len + 2 > HIGH)
-        weft_conn_set_producer(c, &le_producer, p);
+    le_state *st = lineecho_state(p);
+    size_t need = len + 2;
+    if (need <= st->room) {
+        st->room -= need;
+    } else {
+        weft_conn *c = lineecho_conn(p);
+        size_t out = weft_conn_pending(c) + need;
+        if (!weft_conn_paused(c) && out > HIGH)
+            weft_conn_set_producer(c, &le_producer, p);
+        st->room = out < HIGH ? HIGH - out : 0;
+    }
     lineecho_send_line(p, line, len);
 }
 
@@ -89,7 +105,7 @@ int main(int argc, char **argv)
 
     weft_reactor *r = cli_reactor_new();
     weft_protocol proto;
-    lineecho_protocol_init(&proto, &callbacks, 0);
+    lineecho_protocol_init(&proto, &callbacks, sizeof(le_state));
     weft_factory *f = weft_factory_new(r, &proto, NULL, NULL);
     if (!f) {
         cli_error("out of memory");
