@@ -541,17 +541,10 @@ int weft_write(weft_conn *c, const void *data, size_t len)
     return wrote(c);
 }
 
-int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
+static __attribute__((noinline)) int writev_slow(weft_conn *c,
+                                                 const struct iovec *iov,
+                                                 int iovcnt)
 {
-    /* A send_line echoing its input: no copy, and with no extra state
-     * (watermarks, producer, idle timeout) nothing else to do (depth > 0
-     * during a feed: settling happens when the feed's callback returns). */
-    if (iovcnt == 2 && slice_fast(c, iov[0].iov_base, iov[0].iov_len,
-                                  iov[1].iov_base, iov[1].iov_len)) {
-        if (c->x)
-            wrote(c);
-        return 0;
-    }
     int rc = out_buf(c);
     if (rc)
         return rc;
@@ -559,6 +552,18 @@ int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
         if (out_add(c, iov[i].iov_base, iov[i].iov_len))
             return WEFT_ENOMEM;
     return wrote(c);
+}
+
+int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
+{
+    /* A send_line echoing its input: no copy, and with no extra state
+     * (watermarks, producer, idle timeout) nothing else to do (depth > 0
+     * during a feed: settling happens when the feed's callback returns).
+     * The rest is out of line, so this path needs no stack frame. */
+    if (iovcnt != 2 || !slice_fast(c, iov[0].iov_base, iov[0].iov_len,
+                                   iov[1].iov_base, iov[1].iov_len))
+        return writev_slow(c, iov, iovcnt);
+    return c->x ? wrote(c) : 0;
 }
 
 int weft_printf(weft_conn *c, const char *fmt, ...)
