@@ -1,5 +1,6 @@
 """ragel.py — runs `ragel -G2` on the generated .rl and maps what comes back
-(errors, #line directives) to the spec.
+(errors, #line directives) to the spec.  `ragel -x` on the same .rl gives
+the state graph that gen/fastpath.py uses to add run loops to the C.
 
 The .rl carries a Ragel comment `# weft:LINE:COL` on every line that holds
 spec text (definitions, grammars, capture actions); that is the map.
@@ -11,6 +12,7 @@ import subprocess
 import tempfile
 
 from diag import suggest
+import fastpath
 from spec_model import Pos
 
 _MARK = re.compile(r'# weft:(\d+):(\d+)\s*$')
@@ -52,9 +54,20 @@ def run(rl_path, rl_text, spec_path, diag, c_path=None, spec_lines=(),
             return None
         with open(tmp, encoding='utf-8') as f:
             c_text = f.read()
+        # The same machines as Ragel's intermediate XML: the state graph.
+        proc = subprocess.run(['ragel', '-x', '-o', tmp, rl_path],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+        if proc.returncode != 0:
+            diag.error(None, 'ragel -x failed: %s' % proc.stdout.strip())
+            return None
+        with open(tmp, encoding='utf-8') as f:
+            xml_text = f.read()
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    c_text = fastpath.add_run_loops(c_text, xml_text, tmp)
     return _relink(c_text, tmp, c_path, rl_path, marks, spec_path)
 
 

@@ -308,5 +308,45 @@ class Alternatives(Behaviour):
     NAME, SPEC, HOOKS, CASES = 'alts', ALTS_SPEC, '', ALTS_CASES
 
 
+RUNS_SPEC = r"""
+protocol runs;
+delimiter "\n";
+define token = (alnum | [!#$%&'*+.^_`|~\-])+;
+initial mode kv : line {
+    match name:token ":" " "* value:(graph ([ ]* graph)*)? " "*;
+}
+"""
+
+RUNS_CASES = [
+    (b'a:b\n', 'kv name="a" value="b"\nfinish 0\n'),
+    (b'abcdefgh:12345678\n', 'kv name="abcdefgh" value="12345678"\nfinish 0\n'),
+    (b'abcdefghi:123456789\n',
+     'kv name="abcdefghi" value="123456789"\nfinish 0\n'),
+    (b'abcdefghijklmnopq:  hello world, 0123456789abcdef  x  \n',
+     'kv name="abcdefghijklmnopq" value="hello world, 0123456789abcdef  x"'
+     '\nfinish 0\n'),
+    (b'abcdefghijklmnopq:\n',
+     'kv name="abcdefghijklmnopq" value=""\nfinish 0\n'),
+    (b'abcdefghij@k:v\n', 'mismatch kv "abcdefghij@k:v"\nerror -12\n'),
+    (b'abcdefghijklmnop\n', 'mismatch kv "abcdefghijklmnop"\nerror -12\n'),
+    (b'k:0123456789ab\x01cdefghij\n',
+     'mismatch kv "k:0123456789ab\\x01cdefghij"\nerror -12\n'),
+]
+
+
+class Runs(Behaviour):
+    """Runs of one byte class (gen/fastpath.py): skipped eight at a time
+    and one by one, ending at the line's end, at a byte outside the class
+    (inside the eight or after), at every split."""
+    NAME, SPEC, HOOKS, CASES = 'runs', RUNS_SPEC, '', RUNS_CASES
+
+    def test_run_loops_generated(self):
+        with open(os.path.join(self.tmp, 'runs.c')) as f:
+            c = f.read()
+        # token+ and the value's graph run each get a table and a loop.
+        self.assertGreaterEqual(c.count('[256] = {'), 2)
+        self.assertGreaterEqual(c.count('__builtin_ctz'), 2)
+
+
 if __name__ == '__main__':
     unittest.main()

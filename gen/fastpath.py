@@ -1,0 +1,124 @@
+"""fastpath.py — tight loops over runs of one byte class in the -G2 code.
+
+Ragel -G2 code tests every byte of a state with a tree of compares (an RFC
+token costs about nine per byte) and then jumps back to the same state.  A
+state whose self-loop takes a large set of bytes without any action (the
+body of `token+`, of a field value, of a target) is where a line spends its
+time.  For each such state this module puts, in front of the state's
+compare tree, a loop that skips the bytes of the self-loop with a lookup in
+a 256-byte table:
+
+    stN:
+        if ( ++p == pe ) goto _test_eofN;
+        <here: while the byte is in the loop set, advance (and stop at pe
+         exactly as Ragel would: goto _test_eofN)>
+    case N:
+        ... Ragel's compares, reached for the first byte outside the set
+
+That is the same machine: a byte of the set would have led to `goto stN`
+with no action, which is the `++p == pe` test and the dispatch again.  The
+state graph comes from Ragel's own intermediate XML of the same .rl (state
+ids are the `stN` labels of -G2), and a state is changed only where its
+code has exactly the shape above; anything else is left as Ragel wrote it.
+"""
+
+import re
+import xml.etree.ElementTree as ET
+
+# Fewer bytes than this in a self-loop: not worth a table (e.g. [ \t]*).
+MIN_SET = 8
+
+_START = re.compile(r'^static const int (\w+)_start = \d+;$', re.M)
+_LINE = re.compile(r'^#line (\d+) "([^"]*)"\s*$')
+
+
+def loop_sets(xml_text):
+    """{machine name: {state id: sorted list of bytes}} for the states that
+    go back to themselves without an action on at least MIN_SET bytes."""
+    root = ET.fromstring(xml_text)
+    out = {}
+    for rd in root.iter('ragel_def'):
+        name = rd.get('name')
+        machine = rd.find('machine')
+        alph = rd.find('alphtype')
+        if machine is None or alph is None or alph.text != 'uchar':
+            continue                      # tables index unsigned bytes
+        states = {}
+        for st in machine.iter('state'):
+            sid = int(st.get('id'))
+            loop = []
+            tl = st.find('trans_list')
+            for t in (tl if tl is not None else ()):
+                f = t.text.split()
+                lo, hi, target, action = int(f[0]), int(f[1]), int(f[2]), f[3]
+                if target == sid and action == 'x':
+                    loop.extend(range(lo, hi + 1))
+            if len(loop) >= MIN_SET:
+                states[sid] = sorted(set(b for b in loop if 0 <= b <= 255))
+        out[name] = states
+    return out
+
+
+def _table(name, members):
+    flags = ['1' if b in members else '0' for b in range(256)]
+    rows = [', '.join(flags[i:i + 32]) for i in range(0, 256, 32)]
+    return ('static const unsigned char %s[256] = {\n\t%s\n};\n'
+            % (name, ',\n\t'.join(rows)))
+
+
+def _loop(table, sid):
+    # Eight bytes at a time while more than eight remain: one mask of eight
+    # lookups, and where it has a hole the first byte outside the set is
+    # its lowest clear bit.  Then one by one.  p never passes pe, and
+    # reaching it ends the run as Ragel does.
+    mask = ' | '.join('(unsigned)%s[p[%d]] << %d' % (table, i, i)
+                      for i in range(8))
+    return ('\twhile ( pe - p > 8 ) {{\n'
+            '\t\tunsigned weft_m = ' + mask + ';\n'
+            '\t\tif ( weft_m != 0xffu ) {{\n'
+            '\t\t\tp += __builtin_ctz(~weft_m);\n'
+            '\t\t\tbreak;\n'
+            '\t\t}}\n'
+            '\t\tp += 8;\n'
+            '\t}}\n'
+            '\twhile ( {t}[(*p)] ) {{\n'
+            '\t\tif ( ++p == pe )\n'
+            '\t\t\tgoto _test_eof{n};\n'
+            '\t}}\n').format(t=table, n=sid)
+
+
+def add_run_loops(c_text, xml_text, out_name):
+    """c_text with the run loops added; #line directives naming out_name
+    (the C file itself) are shifted by the lines inserted before them."""
+    sets = loop_sets(xml_text)
+    starts = [(m.start(), m.group(1)) for m in _START.finditer(c_text)]
+    if not starts:
+        return c_text
+    pieces = [c_text[:starts[0][0]]]
+    for k, (pos, machine) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(c_text)
+        seg = c_text[pos:end]
+        tables = []
+        for sid, members in sorted(sets.get(machine, {}).items()):
+            head = ('st%d:\n\tif ( ++p == pe )\n\t\tgoto _test_eof%d;\n'
+                    'case %d:\n' % (sid, sid, sid))
+            if seg.count(head) != 1:
+                continue                  # not the expected shape: leave it
+            table = '%s__run%d' % (machine, sid)
+            cut = seg.index(head) + len(head) - len('case %d:\n' % sid)
+            seg = seg[:cut] + _loop(table, sid) + seg[cut:]
+            tables.append(_table(table, set(members)))
+        if tables:
+            seg = ('/* Bytes of the self-loop of a state, skipped in a run'
+                   ' (gen/fastpath.py). */\n' + '\n'.join(tables) + '\n'
+                   + seg)
+        pieces.append(seg)
+    text = ''.join(pieces)
+    # Keep the directives that point into the C file itself exact.
+    out = []
+    for n, line in enumerate(text.split('\n'), 1):
+        m = _LINE.match(line)
+        if m and m.group(2) == out_name:
+            line = '#line %d "%s"' % (n + 1, out_name)
+        out.append(line)
+    return '\n'.join(out)
