@@ -7,5 +7,5 @@ test_http_parser_SPECS := http
 # spec/http.weft's conformance cases (tests/unit/cases/http.cases) through
 # the generated trace harness.
 CTESTS += test_http_cases
-test_http_cases_SRCS := tests/unit/test_http_cases.c
+test_http_cases_SRCS := tests/unit/test_http_cases.c tests/unit/spec_cases.c
 test_http_cases_SPECS := http

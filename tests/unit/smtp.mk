@@ -11,7 +11,7 @@ test_smtp_session_SRCS := tests/unit/test_smtp_session.c \
                           examples/smtpd/maildir.c
 test_smtp_session_SPECS := smtp
 CTESTS += test_smtp_parser
-test_smtp_parser_SRCS := tests/unit/test_smtp_parser.c examples/smtpd/msgbody.c
+test_smtp_parser_SRCS := tests/unit/test_smtp_parser.c tests/unit/spec_cases.c examples/smtpd/msgbody.c
 test_smtp_parser_SPECS := smtp
 FUZZERS += fuzz_smtp
 fuzz_smtp_SRCS := tests/fuzz/fuzz_smtp.c examples/smtpd/smtpd.c \
