@@ -619,15 +619,22 @@ class RedisBehaviour(unittest.TestCase):
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
             os.execvp("redis-cli", ["redis-cli", "-p", str(self.srv.weft_port)])
         out = b""
-        try:
-            time.sleep(0.5)
-            os.write(fd, b"PING\r")          # Enter, in raw mode
-            deadline = time.monotonic() + 10
-            while b"PONG" not in out and time.monotonic() < deadline:
-                import select
+
+        def read_until(want, seconds=10):
+            import select
+            nonlocal out
+            deadline = time.monotonic() + seconds
+            while want not in out and time.monotonic() < deadline:
                 r, _, _ = select.select([fd], [], [], 0.5)
                 if r:
                     out += os.read(fd, 4096)
+        try:
+            # Type only once the prompt is up: linenoise switches the
+            # terminal to raw mode with TCSAFLUSH, which throws away
+            # anything typed before (seen on a loaded machine).
+            read_until(b"> ")
+            os.write(fd, b"PING\r")          # Enter, in raw mode
+            read_until(b"PONG")
             os.write(fd, b"quit\r")
         finally:
             for _ in range(50):
