@@ -2,6 +2,7 @@
  * graceful stop, signals, teardown of a reactor with live objects. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -152,9 +153,12 @@ static void stop_cb(void *arg)
 static void test_real_order_and_stop(void **state)
 {
     (void)state;
-    weft_call_later(R, 0.06, stop_cb, ID(3));
+    /* Each deadline is taken when its timer is added, so they are added in
+     * deadline order: a stall between two calls (a loaded CI machine) must
+     * not let the stop timer overtake the others. */
     weft_call_later(R, 0.02, rec, ID(1));
     weft_call_later(R, 0.04, rec, ID(2));
+    weft_call_later(R, 0.06, stop_cb, ID(3));
     double t0 = weft_reactor_now(R);
     assert_int_equal(weft_reactor_run(R), 0);
     double took = weft_reactor_now(R) - t0;
@@ -208,6 +212,8 @@ static void test_run_returns_when_idle(void **state)
 typedef struct reader {
     int port;
     double delay;         /* seconds to wait before reading */
+    int gate;             /* if > 0: read end of a pipe; wait for it (at
+                             most 10 s) instead of the delay */
     size_t got;
     pthread_t th;
 } reader;
@@ -222,8 +228,12 @@ static void *reader_main(void *arg)
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&in, sizeof in) == 0) {
-        if (rd->delay > 0)
+        if (rd->gate > 0) {
+            struct pollfd pf = {.fd = rd->gate, .events = POLLIN};
+            poll(&pf, 1, 10000);
+        } else if (rd->delay > 0) {
             usleep((useconds_t)(rd->delay * 1e6));
+        }
         char buf[65536];
         ssize_t n;
         while ((n = read(fd, buf, sizeof buf)) > 0)
@@ -292,15 +302,23 @@ static void test_stop_grace_expires_then_aborts(void **state)
     weft_reactor_set_grace(R, 0.2);
     weft_factory *f = weft_factory_new(R, &big_writer, NULL, NULL);
     weft_port *p = listen_any(f);
-    reader rd = {.port = weft_port_number(p), .delay = 1.5};
+    /* The reader reads nothing until the reactor has returned, so the
+     * connection can only end by the grace period running out, however
+     * slow the machine is. */
+    int gate[2];
+    assert_int_equal(pipe(gate), 0);
+    reader rd = {.port = weft_port_number(p), .gate = gate[0]};
     pthread_create(&rd.th, NULL, reader_main, &rd);
     double t0 = weft_reactor_now(R);
     assert_int_equal(weft_reactor_run(R), 0);
     double took = weft_reactor_now(R) - t0;
+    assert_int_equal(write(gate[1], "x", 1), 1);
     assert_int_equal(disc_count, 1);
     assert_int_equal(disc_code, WEFT_EABORTED);
-    assert_true(took < 1.4);    /* returned before the reader woke up */
+    assert_true(took >= 0.2);   /* waited the grace period first */
     pthread_join(rd.th, NULL);
+    close(gate[0]);
+    close(gate[1]);
     assert_true(rd.got < write_total);
     weft_factory_free(f);
 }
