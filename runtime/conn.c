@@ -410,6 +410,34 @@ static bool check_marks(weft_conn *c)
 
 /* ---- output -------------------------------------------------------------- */
 
+/* An output buffer for c: the reactor's spare one if it has one.  A
+ * request/response connection empties its output on every reply; keeping
+ * one emptied buffer per reactor saves an allocation and a free per reply
+ * (malloc's calloc path is the costly part), while an idle connection
+ * still holds none. */
+static struct evbuffer *out_new(weft_conn *c)
+{
+    weft_reactor *r = c->r;
+    if (r && r->spare_out) {
+        struct evbuffer *b = r->spare_out;
+        r->spare_out = NULL;
+        return b;
+    }
+    return evbuffer_new();
+}
+
+/* Gives up c's emptied output buffer: kept as the reactor's spare, or
+ * freed. */
+static void out_release(weft_conn *c)
+{
+    weft_reactor *r = c->r;
+    if (r && !r->spare_out && !r->freeing)
+        r->spare_out = c->out;
+    else
+        evbuffer_free(c->out);
+    c->out = NULL;
+}
+
 /* Moves output toward the peer: a socket write, or for memconn the record.
  * Frees the output buffer once empty. */
 static void transport_flush(weft_conn *c)
@@ -431,10 +459,8 @@ static void transport_flush(weft_conn *c)
             touch(c);
         }
     }
-    if (evbuffer_get_length(c->out) == 0) {
-        evbuffer_free(c->out);
-        c->out = NULL;
-    }
+    if (evbuffer_get_length(c->out) == 0)
+        out_release(c);
 }
 
 /* Called at depth 0: brings the connection to a stable state.  io: also
@@ -491,7 +517,7 @@ static int out_buf(weft_conn *c)
 {
     if (c->closing)
         return WEFT_ECLOSED;
-    if (!c->out && !(c->out = evbuffer_new()))
+    if (!c->out && !(c->out = out_new(c)))
         return WEFT_ENOMEM;
     return 0;
 }

@@ -144,6 +144,8 @@ struct weft_reactor {
     weft_conn **flushq;
     size_t nflush, capflush;
     char *scratch;                 /* WEFT__READ_SIZE read buffer */
+    struct evbuffer *spare_out;    /* an emptied output buffer, reused by
+                                      the next connection that writes */
     weft_conn *io_conn;            /* whose socket event is running */
     bool running, stopping, stop_done, freeing;
     double grace;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/dns.h>
 
 #include "internal.h"
@@ -390,6 +391,8 @@ void weft_reactor_free(weft_reactor *r)
     event_free(r->flush_ev);
     free(r->flushq);
     free(r->scratch);
+    if (r->spare_out)
+        evbuffer_free(r->spare_out);
     event_base_free(r->base);
     free(r);
 }
