@@ -665,7 +665,7 @@ int weft_write_file(weft_conn *c, int fd, off_t offset, off_t len)
 struct evbuffer *weft_conn_output(weft_conn *c)
 {
     if (!c->out)
-        c->out = evbuffer_new();
+        c->out = out_new(c);
     slice_flush(c);
     /* The caller adds bytes after this returns: flush them on the next
      * loop turn, or when the current callback returns. */

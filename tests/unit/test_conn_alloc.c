@@ -16,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "weft.h"
@@ -58,13 +59,15 @@ static void deadline(void *arg)
     } while (0)
 
 /* server: answers every "ping\n" with "pong\n" (not an echo of its input,
- * so the echo fast path does not apply) */
+ * so the echo fast path does not apply), through the output buffer itself
+ * (weft_conn_output); the client writes with weft_write */
 static void srv_connect(weft_conn *c) { (void)c; }
 static void srv_data(weft_conn *c, const char *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (d[i] == '\n')
-            assert_int_equal(weft_write(c, "pong\n", 5), 0);
+            assert_int_equal(evbuffer_add(weft_conn_output(c), "pong\n", 5),
+                             0);
 }
 static void any_disc(weft_conn *c, const weft_reason *r)
 {
