@@ -21,7 +21,7 @@
 
 #include "weft.h"
 
-#define ROUNDS 1000
+#define ROUNDS 200
 #define SMALL 256              /* below every chain libevent allocates */
 
 static size_t small_allocs;   /* libevent allocations under SMALL bytes */
