@@ -275,6 +275,15 @@ class Diagnostics(Tmp):
                          'initial mode a : line;\n', '2:12',
                          "error: unknown escape '\\q' in string")
 
+    def test_not_utf8_points_at_the_byte(self):
+        path = os.path.join(self.dir, 't.weft')
+        with open(path, 'wb') as f:
+            f.write(b'protocol p;\n# caf\xe9\ninitial mode a : line;\n')
+        rc, out, err = weftc(path, '--check')
+        self.assertEqual(rc, 1)
+        self.assertIn(path + ':2:6: error: invalid UTF-8 (byte 0xe9)', err)
+        self.assertNotIn('Traceback', err)
+
     def test_missing_protocol(self):
         self.assertError('initial mode a : line;\n', '1:1',
                          "error: missing 'protocol NAME;' statement")
