@@ -7,6 +7,7 @@ Run from the repository root:
 
 import glob
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,8 @@ class Output(Tmp):
                      '.on_mismatch', 'weft_listen', '--listen',
                      'weft_reactor_handle_signals', 'demo_protocol_init'):
             self.assertIn(word, text)
+        # statements inside functions are indented like hand-written C
+        self.assertEqual(re.findall(r'(?m)^[a-z_]\w*\(.*\);$', text), [])
         with open(stub, 'w') as f:
             f.write('mine\n')
         rc, _, err = weftc(os.path.join(self.dir, 't.weft'), '--stub', stub)
