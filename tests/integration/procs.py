@@ -66,6 +66,14 @@ def wait_port(port, proc, timeout=10.0, probe=None, interval=0.05):
                        ("answered" if probe else "listens", port))
 
 
+def answers(request, reply):
+    """A wait_port probe: the server answers `request` with `reply`."""
+    def probe(s):
+        s.sendall(request)
+        return s.recv(len(reply) + 100) == reply
+    return probe
+
+
 def stop(proc, sig=SIGTERM, timeout=10.0):
     """Sends sig (if proc still runs) and waits; kills it if it does not
     exit within timeout.  Returns the exit status, or None if it had to be
@@ -172,6 +180,49 @@ class Proc:
         for f in (self.p.stdin, self.p.stdout, self.p.stderr):
             if f and (f is not self.p.stderr or not self.reader.is_alive()):
                 f.close()
+
+
+# ---- nginx, the benchmarks' peer -------------------------------------------
+
+NGINX_CONF = """\
+%(user)sdaemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile %(nofile)d;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/error.log warn;
+events { worker_connections %(nofile)d; }
+http {
+    access_log off;
+    client_body_temp_path %(tmp)s/body;
+    proxy_temp_path %(tmp)s/proxy;
+    fastcgi_temp_path %(tmp)s/fastcgi;
+    uwsgi_temp_path %(tmp)s/uwsgi;
+    scgi_temp_path %(tmp)s/scgi;
+    keepalive_timeout 600s;
+%(http)s
+    server {
+        listen 127.0.0.1:%(port)d backlog=4096;
+%(server)s
+    }
+}
+"""
+
+
+def nginx_argv(exe, tmp, port, nofile, server, http="", user=None):
+    """Writes tmp/nginx.conf, one nginx worker in the foreground (no
+    master) with its pid, logs and temporary files in tmp, listening on
+    127.0.0.1:port with `server` as the server block's directives and
+    `http` as extra http-level ones; returns the argv that runs it."""
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF % {
+            "tmp": tmp, "port": port, "nofile": nofile,
+            "user": "user %s;\n" % user if user else "",
+            "http": "\n".join("    " + l for l in http.splitlines()),
+            "server": "\n".join("        " + l
+                                for l in server.splitlines())})
+    return [exe, "-c", conf, "-p", tmp, "-e", os.path.join(tmp, "error.log")]
 
 
 # ---- /proc figures ---------------------------------------------------------

@@ -37,10 +37,8 @@ def mb(*args):
     return b"".join(out)
 
 
-def pong(s):
-    """wait_port probe: the server answers PING."""
-    s.sendall(b"PING\r\n")
-    return s.recv(100) == b"+PONG\r\n"
+# wait_port probe: the server answers PING.
+pong = procs.answers(b"PING\r\n", b"+PONG\r\n")
 
 
 def wait_ping(port, proc, timeout=10.0):
