@@ -84,16 +84,24 @@ static void got_bytes(side *s, const char *d, size_t n)
     s->got += n;
 }
 
-static void write_pattern(weft_conn *c, size_t n)
+/* Writes n pattern bytes in writes of at most `piece` bytes (<= 64 KiB). */
+static void write_pattern_pieces(weft_conn *c, size_t n, size_t piece)
 {
     char buf[65536];
+    if (piece > sizeof buf)
+        piece = sizeof buf;
     for (size_t off = 0; off < n;) {
-        size_t k = n - off < sizeof buf ? n - off : sizeof buf;
+        size_t k = n - off < piece ? n - off : piece;
         for (size_t i = 0; i < k; i++)
             buf[i] = (char)((off + i) % 251);
         assert_int_equal(weft_write(c, buf, k), 0);
         off += k;
     }
+}
+
+static void write_pattern(weft_conn *c, size_t n)
+{
+    write_pattern_pieces(c, n, 65536);
 }
 
 static void disc(side *s, const weft_reason *r)
@@ -805,12 +813,7 @@ static void reg_connect(weft_conn *c)
     S.conn = c;
     weft_conn_set_watermarks(c, 64 * 1024, 16 * 1024);
     weft_conn_set_producer(c, &reg_producer, NULL);
-    char buf[4096];
-    for (size_t off = 0; off < total; off += sizeof buf) {
-        for (size_t i = 0; i < sizeof buf; i++)
-            buf[i] = (char)((off + i) % 251);
-        assert_int_equal(weft_write(c, buf, sizeof buf), 0);
-    }
+    write_pattern_pieces(c, total, 4096);
     weft_close(c);
 }
 static const weft_protocol reg_srv = {
