@@ -25,36 +25,14 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            sys.exit('bench: server exited early (%s)' % proc.returncode)
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit('bench: server on port %d did not come up' % port)
+sys.path.insert(0, ROOT)
+from tests.integration import procs  # noqa: E402  (after the path)
 
 
 def sched(pid):
@@ -135,15 +113,15 @@ def finish_load(tool, proc, args):
     return int(m.group(1)), float(m.group(2))
 
 
-def measure(tool, names, procs, ports, args):
+def measure(tool, names, servers, ports, args):
     """Loads the servers in names at the same time (one load generator
     each); returns {name: (ops/s, CPU us/op, run-queue wait us/op)}."""
-    before = {n: sched(procs[n].pid) for n in names}
+    before = {n: sched(servers[n].pid) for n in names}
     loads = {n: start_load(tool, ports[n], args) for n in names}
     out = {}
     for n in names:
         ops, secs = finish_load(tool, loads[n], args)
-        cpu, wait = sched_delta(before[n], sched(procs[n].pid), ops)
+        cpu, wait = sched_delta(before[n], sched(servers[n].pid), ops)
         out[n] = (ops / secs, cpu, wait)
     return out
 
@@ -188,9 +166,9 @@ def main():
         sys.exit('bench: memcached not installed (scripts/deps.sh test)')
     tool = load_tool(args.tool)
 
-    wport, mport = free_port(), free_port()
+    wport, mport = procs.free_port(), procs.free_port()
     user = ['-u', 'root'] if os.geteuid() == 0 else []
-    procs = {
+    servers = {
         'weft': subprocess.Popen(
             ['taskset', '-c', args.server_cpu, weft, '--listen',
              'tcp:%d:interface=127.0.0.1' % wport, '--memory', '64'],
@@ -204,8 +182,11 @@ def main():
     res = {'weft': [], 'memcached': []}
     pairs = []
     try:
-        for name in procs:
-            wait_port(ports[name], procs[name])
+        for name in servers:
+            try:
+                procs.wait_port(ports[name], servers[name])
+            except RuntimeError as e:
+                sys.exit('bench: %s: %s' % (name, e))
         if tool[0] == 'memaslap':
             what = ('%d connections, %d-byte values, %d s per run'
                     % (args.concurrency, args.value_size, args.seconds))
@@ -218,14 +199,14 @@ def main():
                  else 'servers in turn'))
         for r in range(args.rounds):
             if args.together:
-                got = measure(tool, ['weft', 'memcached'], procs, ports,
+                got = measure(tool, ['weft', 'memcached'], servers, ports,
                               args)
             else:
                 order = ['weft', 'memcached'] if r % 2 == 0 else \
                     ['memcached', 'weft']
                 got = {}
                 for name in order:
-                    got.update(measure(tool, [name], procs, ports, args))
+                    got.update(measure(tool, [name], servers, ports, args))
             for name in ('weft', 'memcached'):
                 res[name].append(got[name])
                 print('round %d %-9s %10.0f ops/s  server CPU %6.2f us/op  '
@@ -234,14 +215,7 @@ def main():
                       flush=True)
             pairs.append(got['weft'][0] / got['memcached'][0])
     finally:
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        procs.stop_all(list(servers.values()))
 
     def med(name, i):
         return statistics.median(x[i] for x in res[name])
