@@ -13,12 +13,13 @@ Each run also reads /proc/PID/task/*/schedstat (nanosecond precision)
 before and after: the server's CPU time per operation (all its threads)
 and the run-queue wait per operation of its busiest thread (the time the
 request-serving thread was runnable but not running).  On a quiet machine
-the ops/s ratio is the figure; on a shared, busy one the ops/s of
-back-to-back runs swing with what else runs at that moment, so also look
-at the CPU time per operation, at the median of the per-round ratios, or
-use --together: each round then loads both servers at the same moment
-(two load generators, the same settings, both on the load CPU), so both
-meet the same background load.  The last line is
+the ops/s ratio is the figure.  On a shared, busy one, ops/s follow the
+run-queue wait, which memcached shortens for itself: its LRU maintainer
+thread wakes every millisecond while memcached is busy and each wake-up
+preempts the other jobs on the server CPU (docs/memcache.md).  There use
+--together: each round then loads both servers at the same moment (two
+load generators, the same settings, both on the load CPU), so both meet
+the same background load and the same wake-ups.  The last line is
   RESULT bench=memcache weft=<ops/s> peer=memcached:<ops/s> ratio=<w/m> unit=ops/s
 """
 import argparse
