@@ -16,7 +16,7 @@ import time
 import unittest
 
 BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-TIMEOUT = 20.0
+TIMEOUT = 60.0         # only ever waited out by a failing test
 LISTENING = re.compile(r"weft-lineecho: listening on tcp:127\.0\.0\.1:(\d+)")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:")
