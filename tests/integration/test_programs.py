@@ -264,11 +264,7 @@ def wait_value(fn, what, timeout=TIMEOUT):
 
 def wait_until(pred, what, timeout=TIMEOUT):
     """Polls pred() until it is true; fails after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.01)
+    wait_value(lambda: True if pred() else None, what, timeout)
 
 
 class FullBacklog:
