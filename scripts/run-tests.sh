@@ -11,7 +11,7 @@ pass=0; fail=0; failed=()
 run() {   # run NAME CMD...
     local name="$1"; shift
     echo "=== $name"
-    local t=(timeout 900)
+    local t=(timeout 900) start=$SECONDS
     # Shell functions cannot run under timeout(1); they bound themselves.
     declare -F "$1" >/dev/null && t=()
     if "${t[@]}" "$@"; then
@@ -20,6 +20,8 @@ run() {   # run NAME CMD...
         fail=$((fail + 1)); failed+=("$name")
         echo "*** FAILED: $name"
     fi
+    # How long each suite took: what to look at when a run is slow.
+    echo "--- $name: $((SECONDS - start)) s"
 }
 export WEFT_BIN="$B/asan/bin" WEFT_PLAIN_BIN="$B/bin"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"

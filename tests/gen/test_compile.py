@@ -94,6 +94,15 @@ class OddStrings(unittest.TestCase):
                 self.assertIn(r'"*/\"\\\077\077=\200\000/*"', f.read())
 
 
+def catches(pid, sig):
+    """True once process pid has a handler for sig (/proc SigCgt)."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('SigCgt:'):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
 class StubRuns(unittest.TestCase):
     """The --stub skeleton links with the runtime and runs: --help, a
     listening server stopped by SIGTERM, a bad endpoint."""
@@ -126,7 +135,14 @@ class StubRuns(unittest.TestCase):
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
             try:
-                time.sleep(0.5)
+                # SIGTERM only once it is caught (SigCgt in /proc), which
+                # the stub arranges after listening: before that, however
+                # slow the start, it would simply kill the server.
+                deadline = time.monotonic() + 60
+                while not catches(srv.pid, signal.SIGTERM):
+                    self.assertIsNone(srv.poll())
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.01)
                 self.assertIsNone(srv.poll())
                 srv.send_signal(signal.SIGTERM)
                 self.assertEqual(srv.wait(30), 0)

@@ -156,7 +156,7 @@ class Reader:
         return Response(status, reason, headers, body, version)
 
 
-def closed_by_peer(s, timeout=5.0):
+def closed_by_peer(s, timeout=TIMEOUT):
     """True if the peer closes the connection within timeout (any unread
     data is discarded)."""
     s.settimeout(timeout)

@@ -22,7 +22,8 @@ from signal import SIGTERM
 
 BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
 PLAIN_BIN = os.environ.get("WEFT_PLAIN_BIN", os.path.join("build", "bin"))
-TIMEOUT = 20.0          # generous upper bound for anything that should happen
+TIMEOUT = 60.0          # generous bound for anything that should happen (ASan
+                        # on a loaded machine); passing tests never wait it out
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 # What every example program prints once per port it listens on.
@@ -47,7 +48,7 @@ def tcp_port(addr):
 
 # ---- servers that print nothing: poll their port ---------------------------
 
-def wait_port(port, proc, timeout=10.0, probe=None, interval=0.05):
+def wait_port(port, proc, timeout=TIMEOUT, probe=None, interval=0.05):
     """Waits until something accepts on 127.0.0.1:port (and, with probe,
     until probe(sock) returns true on a fresh connection).  Raises
     RuntimeError if proc exits first or the time runs out."""
@@ -74,14 +75,14 @@ def answers(request, reply):
     return probe
 
 
-def stop(proc, sig=SIGTERM, timeout=10.0):
+def stop(proc, sig=SIGTERM, timeout=30.0):
     """Sends sig (if proc still runs) and waits; kills it if it does not
     exit within timeout.  Returns the exit status, or None if it had to be
     killed."""
     return stop_all([proc], sig, timeout)[0]
 
 
-def stop_all(procs, sig=SIGTERM, timeout=10.0):
+def stop_all(procs, sig=SIGTERM, timeout=30.0):
     """stop() for several processes, signalled all at once first."""
     for p in procs:
         if p.poll() is None:

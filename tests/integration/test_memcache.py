@@ -21,7 +21,7 @@ import time
 import unittest
 
 from tests.integration import procs
-from tests.integration.procs import free_port
+from tests.integration.procs import TIMEOUT, free_port
 
 BIN = os.path.abspath(os.environ.get("WEFT_BIN", "build/asan/bin"))
 WEFT = os.path.join(BIN, "weft-memcached")
@@ -73,12 +73,13 @@ class Server:
             raise AssertionError("sanitizer report:\n" + text[-4000:])
 
     def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s = socket.create_connection(("127.0.0.1", self.port),
+                                     timeout=TIMEOUT)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s
 
 
-def read_reply(sock, until=None, timeout=10.0):
+def read_reply(sock, until=None, timeout=TIMEOUT):
     """Reads until the data ends with `until` (or until(data) is true), or
     EOF.  Returns (data, closed)."""
     data = b""
@@ -333,35 +334,70 @@ class SideBySide(unittest.TestCase):
         self.compare([b"set a 0 0 1\r\nx\r\n", b"quit\r\nget a\r\n"],
                      pause=0.01)
 
+    # Both servers keep time in whole seconds, so an exptime or a flush
+    # delay of N seconds ends between N - 1 and N seconds later.  These
+    # tests poll for the end (a loaded machine may be slow to get there)
+    # and check that it did not come too early.
+
+    def get(self, s, keys):
+        s.sendall(b"get " + keys + b"\r\n")
+        return read_reply(s, b"END\r\n")[0]
+
+    def server_time(self, s):
+        """The server's clock (STAT time, whole seconds)."""
+        s.sendall(b"stats\r\n")
+        got, _ = read_reply(s, b"\r\nEND\r\n")
+        return int(re.search(rb"\r\nSTAT time (\d+)\r\n", got).group(1))
+
     def test_expiry_in_real_time(self):
-        # 2 s, not 1: a second boundary may pass between set and get
-        data = (b"set a 0 2 1\r\nx\r\nset b 0 100 1\r\ny\r\n"
-                b"set c 0 %d 1\r\nz\r\n" % (int(time.time()) + 2))
         for kind in ("memcached", "weft"):
             with Server(kind) as srv, srv.connect() as s:
-                s.sendall(data + b"get a b c\r\n")
+                t0 = time.monotonic()
+                # a: 2 s relative; c: absolute, 2 s from now; b: 100 s
+                s.sendall(b"set a 0 2 1\r\nx\r\nset b 0 100 1\r\ny\r\n"
+                          b"set c 0 %d 1\r\nz\r\nget a b c\r\n"
+                          % (int(time.time()) + 2))
                 first, _ = read_reply(s, b"END\r\n")
-                self.assertIn(b"VALUE a", first, kind)
-                time.sleep(3.2)
-                s.sendall(b"get a b c\r\ntouch b 1\r\n")
-                later, _ = read_reply(s, b"TOUCHED\r\n")
-                self.assertEqual(later, b"VALUE b 0 1\r\ny\r\nEND\r\n"
-                                 b"TOUCHED\r\n", kind)
+                self.assertTrue(first.startswith(b"STORED\r\n" * 3 +
+                                                 b"VALUE a 0 1\r\nx\r\n"
+                                                 b"VALUE b 0 1\r\ny\r\n"),
+                                (kind, first))
+                while True:
+                    later = self.get(s, b"a b c")
+                    if later == b"VALUE b 0 1\r\ny\r\nEND\r\n":
+                        break
+                    self.assertIn(b"VALUE b 0 1\r\ny\r\n", later, kind)
+                    self.assertLess(time.monotonic() - t0, TIMEOUT,
+                                    "%s: a and c never expired" % kind)
+                    time.sleep(0.1)
+                self.assertGreaterEqual(time.monotonic() - t0, 1.0, kind)
+                s.sendall(b"touch b 1\r\n")
+                self.assertEqual(read_reply(s, b"\r\n")[0], b"TOUCHED\r\n",
+                                 kind)
 
     def test_delayed_flush_all(self):
         for kind in ("memcached", "weft"):
             with Server(kind) as srv, srv.connect() as s:
+                t0 = time.monotonic()
                 s.sendall(b"set a 0 0 1\r\nx\r\nflush_all 3\r\nget a\r\n")
                 self.assertEqual(read_reply(s, b"END\r\n")[0],
                                  b"STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND"
                                  b"\r\n", kind)
-                # memcached's clock moves once a second: leave it time to
-                # pass the deadline (one second early) with margin
-                time.sleep(4.5)
-                s.sendall(b"get a\r\nset b 0 0 1\r\ny\r\nget b\r\n")
-                self.assertEqual(read_reply(s, b"y\r\nEND\r\n")[0],
-                                 b"END\r\nSTORED\r\nVALUE b 0 1\r\ny\r\nEND"
-                                 b"\r\n", kind)
+                while self.get(s, b"a") != b"END\r\n":
+                    self.assertLess(time.monotonic() - t0, TIMEOUT,
+                                    "%s: never flushed" % kind)
+                    time.sleep(0.1)
+                self.assertGreaterEqual(time.monotonic() - t0, 1.0, kind)
+                # Items stored in the second the flush took effect go too
+                # (as in memcached); from the next second on they stay.
+                flushed_at = self.server_time(s)
+                while self.server_time(s) <= flushed_at:
+                    self.assertLess(time.monotonic() - t0, TIMEOUT, kind)
+                    time.sleep(0.1)
+                s.sendall(b"set b 0 0 1\r\ny\r\nget b\r\n")
+                self.assertEqual(read_reply(s, b"END\r\n")[0],
+                                 b"STORED\r\nVALUE b 0 1\r\ny\r\nEND\r\n",
+                                 kind)
 
 
 class WeftOnly(unittest.TestCase):
@@ -379,8 +415,7 @@ class WeftOnly(unittest.TestCase):
                     batch.append(b"get k0\r\n")
             s.sendall(b"".join(batch) + b"stats\r\n")
             stats, _ = read_reply(
-                s, lambda d: b"STAT evictions" in d and d.endswith(b"END\r\n"),
-                timeout=60)
+                s, lambda d: b"STAT evictions" in d and d.endswith(b"END\r\n"))
             self.assertEqual(stats.count(b"VALUE k0 "), 100)
             st = dict(re.findall(rb"STAT (\S+) (\S+)\r\n", stats))
             self.assertLessEqual(int(st[b"bytes"]), 1 << 20)
@@ -413,7 +448,7 @@ class WeftOnly(unittest.TestCase):
             read_reply(s, b"END\r\n")
             # the start-up probe's connection may still be closing: the
             # count must come down to this one connection
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + TIMEOUT
             while True:
                 s.sendall(b"stats\r\n")
                 got, _ = read_reply(s, b"\r\nEND\r\n")
@@ -433,11 +468,11 @@ class WeftOnly(unittest.TestCase):
                      ["--max-item-size", "-5", "--listen", "tcp:0"],
                      ["--bogus"], ["--listen", "tcp:notaport"]):
             p = subprocess.run([WEFT] + args, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=10)
+                               stderr=subprocess.PIPE, timeout=TIMEOUT)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(b"weft-memcached:", p.stderr)
         p = subprocess.run([WEFT, "--help"], stdout=subprocess.PIPE,
-                           timeout=10)
+                           timeout=TIMEOUT)
         self.assertEqual(p.returncode, 0)
         self.assertIn(b"--max-item-size", p.stdout)
 

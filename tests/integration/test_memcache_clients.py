@@ -19,10 +19,12 @@ TOOLS = ("memccp", "memccat", "memcrm", "memcexist", "memctouch",
          "memcflush", "memcping", "memcstat", "memcslap", "memccapable")
 
 
-def tool(name, server, *args, timeout=60):
+def tool(name, server, *args, timeout=120):
     cmd = [name]
     if name == "memccapable":
-        cmd += ["-h", "127.0.0.1", "-p", str(server.port)]
+        # -t: its I/O timeout, 2 s by default, is tight for an ASan server
+        # on a loaded machine.
+        cmd += ["-h", "127.0.0.1", "-p", str(server.port), "-t", "30"]
     else:
         cmd += ["--servers=127.0.0.1:%d" % server.port]
     p = subprocess.run(cmd + list(args), stdout=subprocess.PIPE,

@@ -20,7 +20,7 @@ import time
 import unittest
 
 from tests.integration import procs
-from tests.integration.procs import free_port
+from tests.integration.procs import TIMEOUT, free_port
 
 BIN = os.path.abspath(os.environ.get("WEFT_BIN", "build/asan/bin"))
 WEFT = os.path.join(BIN, "weft-redis")
@@ -41,7 +41,7 @@ def mb(*args):
 pong = procs.answers(b"PING\r\n", b"+PONG\r\n")
 
 
-def wait_ping(port, proc, timeout=10.0):
+def wait_ping(port, proc, timeout=TIMEOUT):
     procs.wait_port(port, proc, timeout, probe=pong)
 
 
@@ -88,9 +88,13 @@ class Servers:
         return log
 
 
-def exchange(port, chunks, pause=0.0, sentinel=True, quiet=0.4, timeout=10):
+def exchange(port, chunks, pause=0.0, sentinel=True, quiet=0.4,
+             timeout=TIMEOUT, until_eof=False):
     """Sends chunks (pausing between them so they arrive as separate reads)
-    and returns the bytes received, plus b"<EOF>" if the server closed."""
+    and returns the bytes received, plus b"<EOF>" if the server closed.
+    With the sentinel (or until_eof) it reads until the sentinel's reply
+    (or the close) comes, at most timeout seconds; without, until nothing
+    came for `quiet` seconds (only for tests that expect no reply)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     chunks = list(chunks) + ([SENTINEL] if sentinel else [])
@@ -111,7 +115,7 @@ def exchange(port, chunks, pause=0.0, sentinel=True, quiet=0.4, timeout=10):
             try:
                 d = s.recv(65536)
             except socket.timeout:
-                if sentinel:
+                if sentinel or until_eof:
                     continue
                 break
             except ConnectionResetError:
@@ -356,7 +360,8 @@ class RedisCompare(unittest.TestCase):
         # A 60000-byte inline command is fine; one without a newline past
         # 64 KiB is "too big inline request" in both.
         self.compare(b"ECHO " + b"x" * 60000 + b"\r\n", every_split=False)
-        want, got = self.both([b"x" * 70000], sentinel=False)
+        want, got = self.both([b"x" * 70000], sentinel=False,
+                              until_eof=True)
         self.assertEqual(want, got)
         self.assertEqual(want, [b"-ERR", b"<EOF>"])
 
@@ -448,7 +453,7 @@ class RedisBehaviour(unittest.TestCase):
         got = normalize(exchange(port, [mb("GET", "t0") + mb("PTTL", "t1")]))
         self.assertEqual(got[:2], [b"$-1", b":-2"])
         # The active sweep (10 Hz) removes the rest without any access.
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             got = normalize(exchange(port, [mb("DBSIZE")]))
             if got[0] == b":1":
@@ -457,14 +462,29 @@ class RedisBehaviour(unittest.TestCase):
         self.assertEqual(got[0], b":1")
 
     def test_pttl_counts_down(self):
+        # The expected values are bracketed by the (real-time, as the
+        # server's) clock read around each exchange, in milliseconds, so a
+        # slow machine does not make them wrong; 1 ms for truncation.
+        def ms():
+            return time.time() * 1000
         port = self.start()
+        t0 = ms()
         got = normalize(exchange(port, [mb("SET", "k", "v", "PX", "5000") +
                                         mb("PTTL", "k")]))
-        self.assertTrue(4000 < int(got[1][1:]) <= 5000, got)
+        t1 = ms()
+        p1 = int(got[1][1:])
+        self.assertTrue(5000 - (t1 - t0) - 1 <= p1 <= 5000, (got, t1 - t0))
         time.sleep(0.2)
+        t2 = ms()
         got = normalize(exchange(port, [mb("PTTL", "k") + mb("TTL", "k")]))
-        self.assertTrue(4000 < int(got[0][1:]) <= 4800, got)
-        self.assertEqual(got[1], b":5")
+        t3 = ms()
+        p2, ttl = int(got[0][1:]), int(got[1][1:])
+        # counted down by at least the time between the two PTTLs
+        self.assertLessEqual(p2, p1 - (t2 - t1) + 1, (p1, p2))
+        self.assertGreaterEqual(p2, 5000 - (t3 - t0) - 1, (p2, t3 - t0))
+        # TTL rounds to the nearest second (it follows PTTL at once)
+        self.assertTrue((p2 - (t3 - t2) - 1 + 500) // 1000 <= ttl <=
+                        (p2 + 500) // 1000, (p2, ttl, t3 - t2))
 
     def test_maxmemory(self):
         port = self.start("--maxmemory", "2mb")
@@ -500,10 +520,10 @@ class RedisBehaviour(unittest.TestCase):
         self.assertEqual(normalize(got), [b"+OK", b"$__end__42"])
         # Over the limit: no reply, the connection closes (as Redis).
         got = exchange(port, [b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200000\r\n" +
-                              b"v" * 1000], sentinel=False, quiet=2)
+                              b"v" * 1000], sentinel=False, until_eof=True)
         self.assertEqual(got, b"<EOF>")
         got = exchange(port, [b"*1000000\r\n" + b"$1\r\na\r\n" * 20000],
-                       sentinel=False, quiet=2)
+                       sentinel=False, until_eof=True)
         self.assertEqual(got, b"<EOF>")
 
     def rss_kb(self, pid):
@@ -514,10 +534,11 @@ class RedisBehaviour(unittest.TestCase):
         before = self.rss_kb(self.srv.weft.pid)
         socks = []
         for _ in range(10):
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s = socket.create_connection(("127.0.0.1", port),
+                                         timeout=TIMEOUT)
             s.sendall(b"*2147483647\r\n$536870912\r\nxyz")
             socks.append(s)
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         s.sendall(mb("PING"))
         self.assertEqual(s.recv(100), b"+PONG\r\n")
         after = self.rss_kb(self.srv.weft.pid)
@@ -534,7 +555,7 @@ class RedisBehaviour(unittest.TestCase):
         self.assertEqual(normalize(exchange(port, [mb("SET", "big", v)]))[0],
                          b"+OK")
         base = self.rss_kb(self.srv.weft.pid)
-        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         n = 1000
         s.sendall(mb("GET", "big") * n + mb("PING"))
@@ -565,9 +586,10 @@ class RedisBehaviour(unittest.TestCase):
         outs = []
         for port in (self.srv.redis_port, self.srv.weft_port):
             subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"],
-                           timeout=10, check=True, capture_output=True)
+                           timeout=TIMEOUT, check=True, capture_output=True)
             p = subprocess.run(["redis-cli", "-p", str(port)], input=script,
-                               timeout=20, capture_output=True, text=True)
+                               timeout=TIMEOUT, capture_output=True,
+                               text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
             # Error texts: first word only.
             outs.append(re.sub(r"^(\(error\) )?ERR .*$", "ERR", p.stdout,
@@ -577,7 +599,7 @@ class RedisBehaviour(unittest.TestCase):
         # Single commands from the argument list, with --no-raw formatting.
         p = subprocess.run(["redis-cli", "--no-raw", "-p",
                             str(self.srv.weft_port), "MGET", "nope", "cli"],
-                           timeout=10, capture_output=True, text=True)
+                           timeout=TIMEOUT, capture_output=True, text=True)
         self.assertEqual(p.stdout, "1) (nil)\n2) (nil)\n")
 
     def test_redis_cli_interactive_start(self):
@@ -596,7 +618,7 @@ class RedisBehaviour(unittest.TestCase):
             os.execvp("redis-cli", ["redis-cli", "-p", str(self.srv.weft_port)])
         out = b""
 
-        def read_until(want, seconds=10):
+        def read_until(want, seconds=TIMEOUT):
             import select
             nonlocal out
             deadline = time.monotonic() + seconds
@@ -613,12 +635,13 @@ class RedisBehaviour(unittest.TestCase):
             read_until(b"PONG")
             os.write(fd, b"quit\r")
         finally:
-            for _ in range(50):
+            deadline = time.monotonic() + TIMEOUT
+            while True:
                 p, _ = os.waitpid(pid, os.WNOHANG)
-                if p:
+                if p or time.monotonic() > deadline:
                     break
                 time.sleep(0.1)
-            else:
+            if not p:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
             os.close(fd)

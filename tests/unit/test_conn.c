@@ -417,7 +417,7 @@ static void test_producer_stalled_reader(void **state)
     /* The kernel buffers absorb a lot (tcp_rmem may allow 32 MiB), so wait
      * until production stops: the reader stalls for real from there. */
     size_t last = (size_t)-1;
-    for (int i = 0; i < 50 && produced != last; i++) {
+    for (int i = 0; i < 200 && produced != last; i++) {   /* 20 s at most */
         last = produced;
         waited = false;
         weft_call_later(R, 0.1, wait_done, NULL);

@@ -185,10 +185,13 @@ static void test_real_cancel_sibling_same_tick(void **state)
 static void test_real_cancel_self_and_reset(void **state)
 {
     (void)state;
+    /* As above, deadlines are taken when a timer is added or reset, so
+     * ID(3) is added before the reset: 0.05 s after it cannot come after
+     * 0.08 s after the reset, however long the machine stalls between. */
     self_timer = weft_call_later(R, 0.01, cancel_self, ID(1));
     weft_timer *t = weft_call_later(R, 0.02, rec, ID(2));
-    weft_timer_reset(t, 0.08);
     weft_call_later(R, 0.05, rec, ID(3));
+    weft_timer_reset(t, 0.08);
     weft_call_later(R, 0.12, stop_cb, ID(4));
     weft_reactor_run(R);
     assert_int_equal(norder, 4);
@@ -389,17 +392,21 @@ static void test_free_aborts_live_objects(void **state)
 
 typedef struct failures {
     int n, code;
+    int stop_at;          /* > 0: stop the reactor (from a timer) after
+                             this many failures */
 } failures;
+static void stop_timer(void *arg)
+{
+    (void)arg;
+    weft_reactor_stop(R);
+}
 static void count_fail(weft_factory *f, const weft_reason *r)
 {
     failures *fl = weft_factory_user(f);
     fl->n++;
     fl->code = r->code;
-}
-static void stop_timer(void *arg)
-{
-    (void)arg;
-    weft_reactor_stop(R);
+    if (fl->n == fl->stop_at)
+        weft_call_later(R, 0, stop_timer, NULL);
 }
 
 static void test_stop_cancels_attempts_and_retries(void **state)
@@ -409,7 +416,9 @@ static void test_stop_cancels_attempts_and_retries(void **state)
     weft_factory_hooks h = {.on_start = on_start, .on_stop = on_stop,
                             .connection_failed = count_fail};
     started = stopped = 0;
-    failures fr = {0, 0}, fh = {0, 0};
+    /* Stop after three failed retries, however long they take on a slow
+     * machine (a stop 0.2 s after the start could come before them). */
+    failures fr = {0, 0, 3}, fh = {0, 0, 0};
     /* one factory retrying against a missing unix socket ... */
     weft_factory *retrying = weft_factory_new(R, &nothing, &h, &fr);
     weft_retry_policy pol = {.initial_delay = 0.01, .factor = 1, .jitter = 0,
@@ -433,16 +442,18 @@ static void test_stop_cancels_attempts_and_retries(void **state)
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(fill[i], (struct sockaddr *)&in, sizeof in);
     }
-    usleep(50000);
+    /* the first filler's handshake fills the queue: wait for it */
+    struct pollfd pf = {.fd = fill[0], .events = POLLOUT};
+    assert_int_equal(poll(&pf, 1, 10000), 1);
     weft_factory *hanging = weft_factory_new(R, &nothing, &h, &fh);
     snprintf(ep, sizeof ep, "tcp:host=127.0.0.1:port=%d:timeout=10",
              ntohs(in.sin_port));
     weft_connect(R, ep, hanging, NULL);
     assert_int_equal(started, 2);
-    weft_call_later(R, 0.2, stop_timer, NULL);
+    weft_call_later(R, 9, stop_timer, NULL);   /* in case: fails below */
     double t0 = weft_reactor_now(R);
     assert_int_equal(weft_reactor_run(R), 0);
-    assert_true(weft_reactor_now(R) - t0 < 2);
+    assert_true(weft_reactor_now(R) - t0 < 9);  /* before the fallback */
     /* several retries failed (refused); stop cancelled the pending retry
      * without a callback (or, if a retry was just starting, that attempt,
      * with one), and the hanging attempt with one */
