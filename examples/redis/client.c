@@ -240,8 +240,10 @@ static void run(redis_client *c)
         if (!argv)
             abort();
     }
+    /* Only empty arguments ('' inline) leave buf unallocated, and NULL + 0
+     * is undefined in C: they get a static empty string. */
     for (uint32_t i = 0; i < c->argc; i++) {
-        argv[i].p = c->buf + c->args[i].off;
+        argv[i].p = c->buf ? c->buf + c->args[i].off : "";
         argv[i].len = c->args[i].len;
     }
     refresh_out(c);

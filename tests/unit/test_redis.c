@@ -494,6 +494,23 @@ static void test_expiry(void **state)
     h_free(&h);
 }
 
+/* An inline command made only of empty arguments allocates no argument
+ * buffer; running it must not add an offset to NULL (UBSan, found by
+ * fuzz_resp). */
+static void test_inline_empty_argument(void **state)
+{
+    harness h;
+    h_init(&h);
+    static const char in[] = "''\r\n'' \"\"\r\nPING\r\n";
+    h_feed(&h, in, sizeof in - 1);
+    char *r = h_result(&h);
+    assert_true(strncmp(r, "-ERR ", 5) == 0);
+    assert_non_null(strstr(r, "\r\n-ERR "));
+    assert_true(strlen(r) > 7 && strcmp(r + strlen(r) - 7, "+PONG\r\n") == 0);
+    free(r);
+    h_free(&h);
+}
+
 static void test_maxmemory(void **state)
 {
     harness h;
@@ -578,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_hash_seeded),
         cmocka_unit_test(test_string2ll),
         cmocka_unit_test(test_split_inline),
+        cmocka_unit_test(test_inline_empty_argument),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_binary_reply),
         cmocka_unit_test(test_big_bulk_not_preallocated),
