@@ -137,6 +137,9 @@ struct weft_lines {
                                      line; UNTIL: dropping data over the cap */
     unsigned ended : 1;           /* COUNTED: block done, no next mode */
     unsigned acted : 1;           /* a callback event fired in this step */
+    unsigned char poked;          /* set by every call that may end a run of
+                                     lines (set_mode, pause, stop, fail,
+                                     clear): the hot loop tests only this */
     void (*on_resume)(weft_lines *p);   /* set by the libweft glue */
     /* Work counters, for tests and benchmarks: bytes examined by delimiter
      * and end-mark searches, and bytes copied into buf.  Both grow linearly
