@@ -131,20 +131,33 @@ static void slice_flush(weft_conn *c)
     r->slice_p = r->slice_end;
     if (c->finished)
         return;
-    /* Nothing queued before the slice (or a little, e.g. a line completed
-     * from the line buffer, which is not part of the input: written first):
-     * hand the slice to the socket now, as the flush after the callback
-     * would, and save copying it; only what the kernel does not take is
+    /* Nothing queued before the slice, or a little (e.g. a line completed
+     * from the line buffer, which is not part of the input): hand both to
+     * the socket now in one call, as the flush after the callback would,
+     * and save copying the slice; only what the kernel does not take is
      * buffered.  Errors surface on the regular flush. */
     if (!c->mem) {
         size_t q = c->out ? evbuffer_get_length(c->out) : 0;
-        if (q > 0 && q <= DIRECT_MIN && evbuffer_write(c->out, c->fd) > 0)
-            q = evbuffer_get_length(c->out);
-        ssize_t k = q > 0 ? 0 : send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (k > 0) {
-            touch(c);
-            p += k;
-            n -= (size_t)k;
+        struct evbuffer_iovec ev[4];
+        struct iovec iov[5];
+        int k = q ? evbuffer_peek(c->out, -1, NULL, ev, 4) : 0;
+        if (q <= DIRECT_MIN && k <= 4) {
+            for (int i = 0; i < k; i++) {
+                iov[i].iov_base = ev[i].iov_base;
+                iov[i].iov_len = ev[i].iov_len;
+            }
+            iov[k].iov_base = (void *)(uintptr_t)p;
+            iov[k].iov_len = n;
+            struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k + 1};
+            ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w > 0) {
+                touch(c);
+                size_t wq = (size_t)w < q ? (size_t)w : q;
+                if (wq)
+                    evbuffer_drain(c->out, wq);
+                p += (size_t)w - wq;
+                n -= (size_t)w - wq;
+            }
         }
     }
     if (!n)
