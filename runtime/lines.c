@@ -327,9 +327,9 @@ static inline uint64_t eq_mask(const char *b, size_t n, char c)
  * After a callback only p->poked is tested: every call that can end the
  * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
  * with `next` before its one line.  Values are re-read from m after a
- * callback rather than kept across it (fewer registers to save).  DL is the delimiter
- * length when it is 1 or 2 (the common cases, checked with constants), 0
- * for any length. */
+ * callback rather than kept across it (fewer registers to save).  DL is
+ * the delimiter length when it is 1 or 2 (the common cases, checked with
+ * constants), 0 for any length. */
 static inline __attribute__((always_inline)) const char *
 line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
             size_t *tailp, const size_t DL)

@@ -4,8 +4,9 @@
  * The driver owns the mode machine: it finds line delimiters with a block
  * scan (64 bytes at a time, SSE2 on x86-64, a bit per candidate byte) and
  * end marks with memmem (remembering how far the last search got, so a
- * slow line costs linear time), enforces max_line, counts raw blocks, checks trailers, finds the
- * end of until-delimiter blocks, and honours pause, stop and mode switches
+ * slow line costs linear time), enforces max_line, counts raw blocks,
+ * checks trailers, finds the end of until-delimiter blocks, and honours
+ * pause, stop and mode switches
  * made from inside any callback at the very next byte.  It knows nothing
  * about sockets: weft_lines_feed() works on any buffer, so the same parser
  * serves libweft, another event loop, tests and fuzzers.

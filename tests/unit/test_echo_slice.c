@@ -143,7 +143,7 @@ static const char script[] =
     "e1\r\neecho two\r\nl-explicit\r\nn-newline\r\nrraw\r\nvvec\r\n"
     "eafter vec\r\nw\r\neafter write\r\np12345\r\neafter printf\r\n"
     "scopy\r\neafter copy\r\nhhalf and half\r\neafter half\r\n"
-    "e\r\nee\r\neee\r\neeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\r\n"
+    "e\r\nee\r\neee\r\neeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\r\n"
     "rr\r\nvv\r\nll\r\nnn\r\nww\r\npp\r\nss\r\nhh\r\ne-last\r\n"
     "c\r\neclosed\r\nwclosed\r\n";
 

@@ -94,7 +94,7 @@ static buf reference(const char *s, size_t n, const char *d, size_t dl,
     return t;
 }
 
-/* ---- driver --------------------------------------------------------------- */
+/* ---- driver ------------------------------------------------------------ */
 
 static void on_line(weft_lines *p, const char *d, size_t n)
 {
