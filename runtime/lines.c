@@ -391,29 +391,21 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
 }
 
 /* Out of line, so the loop has the callee-saved registers to itself.
- * Returns the bytes used; counts the bytes searched. */
-static __attribute__((noinline)) size_t line_run(weft_lines *p,
-                                                 const weft_mode *m,
-                                                 const char *d, size_t n)
+ * Returns where the lines it delivered end; *tail: bytes searched after
+ * that. */
+static __attribute__((noinline)) const char *line_run(weft_lines *p,
+                                                      const weft_mode *m,
+                                                      const char *d,
+                                                      size_t n, size_t *tail)
 {
-    size_t tail;
-    const char *s;
     switch (m->delim_len) {
     case 1:
-        s = line_run_dl(p, m, d, n, &tail, 1);
-        break;
+        return line_run_dl(p, m, d, n, tail, 1);
     case 2:
-        s = line_run_dl(p, m, d, n, &tail, 2);
-        break;
+        return line_run_dl(p, m, d, n, tail, 2);
     default:
-        s = line_run_dl(p, m, d, n, &tail, 0);
-        break;
+        return line_run_dl(p, m, d, n, tail, 0);
     }
-    size_t k = (size_t)(s - d);
-    if (k)
-        p->acted = 1;
-    p->stat_searched += (uint64_t)k + tail;
-    return k;
 }
 
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */
@@ -431,7 +423,13 @@ static size_t line_step(weft_lines *p, const weft_mode *m,
     }
     if (p->buf_len)
         return line_straddle(p, m, d, n);
-    size_t k = line_run(p, m, d, n);
+    /* line_run returns a pointer, so it need not keep d in a register
+     * across its callbacks. */
+    size_t tail;
+    size_t k = (size_t)(line_run(p, m, d, n, &tail) - d);
+    if (k)
+        p->acted = 1;
+    p->stat_searched += (uint64_t)k + tail;
     if (k || p->acted)
         return k;                   /* delivered lines; the loop goes on */
     /* No complete line at the start of d: it is too long or partial. */
