@@ -6,6 +6,9 @@
 """
 
 import difflib
+from collections import namedtuple
+
+Pos = namedtuple('Pos', 'line col')
 
 
 class Diagnostics:

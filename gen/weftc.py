@@ -55,13 +55,30 @@ def write_if_changed(path, text):
 def load(path, diag_out=sys.stderr):
     """Parses and checks a spec; returns (spec, diag) with spec None on
     errors."""
-    with open(path, encoding='utf-8') as f:
-        source = f.read()
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        source = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        return None, _not_utf8(path, raw, e)
     d = diagmod.Diagnostics(path, source)
     spec = spec_parse.parse(path, source, d)
     if spec is not None:
         spec_check.check(spec, d)
     return (spec if d.errors == 0 else None), d
+
+
+def _not_utf8(path, raw, e):
+    """A diagnostic at the first byte that is not UTF-8, with the line
+    shown as far as it decodes."""
+    good = raw[:e.start].decode('utf-8')
+    line = good.count('\n') + 1
+    col = len(good) - (good.rfind('\n') + 1) + 1
+    d = diagmod.Diagnostics(path, raw.decode('utf-8', 'replace'))
+    d.error(diagmod.Pos(line, col), 'invalid UTF-8 (byte 0x%02x); specs '
+            'are UTF-8 text, write other bytes as "\\xNN" escapes'
+            % raw[e.start])
+    return d
 
 
 def main(argv=None):

@@ -460,7 +460,12 @@ static bool settle_now(weft_conn *c, bool io, bool now)
             continue;
         if (check_marks(c))
             continue;
-        if (c->closing && pending(c) == 0 && !(c->x && c->x->pvt)) {
+        /* A registered producer does not hold the close back: it is a push
+         * producer (Twisted's streaming=True), and Twisted's loseConnection
+         * closes once the buffer drained unless the producer is paused;
+         * here it was resumed at the low mark, before the buffer emptied.
+         * It gets stop_producing when the connection ends. */
+        if (c->closing && pending(c) == 0) {
             finish(c);
             continue;
         }

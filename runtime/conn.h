@@ -28,7 +28,8 @@ typedef struct weft_factory weft_factory;
 typedef struct weft_reactor weft_reactor;
 struct evbuffer;
 
-/* IPushProducer: called when output crosses the watermarks. */
+/* IPushProducer (Twisted's registerProducer(p, streaming=True)): called
+ * when output crosses the watermarks.  There is no pull producer. */
 typedef struct weft_producer {
     void (*pause_producing)(weft_conn *c, void *arg);
     void (*resume_producing)(weft_conn *c, void *arg);
@@ -73,9 +74,10 @@ struct evbuffer *weft_conn_output(weft_conn *c);
 /* Bytes written but not yet sent. */
 size_t weft_conn_pending(const weft_conn *c);
 
-/* loseConnection: stop reading, flush everything already written (and wait
- * for a registered producer to unregister), then close; reason WEFT_EDONE.
- * Idempotent; safe from any callback. */
+/* loseConnection: stop reading, flush everything already written, then
+ * close; reason WEFT_EDONE.  A registered producer does not hold it back
+ * (as with Twisted's streaming producers); it gets stop_producing when the
+ * connection ends.  Idempotent; safe from any callback. */
 void weft_close(weft_conn *c);
 /* Like weft_close but the disconnect reason is `code` with `text` (copied),
  * e.g. WEFT_ELINE_TOO_LONG or WEFT_EPROTOCOL. */
@@ -105,7 +107,11 @@ void weft_conn_set_idle_timeout(weft_conn *c, double seconds);
  * pause_producing runs; back below `low`, resume_producing.  Defaults
  * 64 KiB / 16 KiB (Twisted uses 64 KiB). */
 void weft_conn_set_watermarks(weft_conn *c, size_t high, size_t low);
-/* Registers (or with NULL unregisters) the producer; vt must outlive it. */
+/* Registers (or with NULL unregisters) the producer; vt must outlive it.
+ * It stays registered until replaced or the connection ends, so a program
+ * may register it once and leave it: it never delays weft_close.  While a
+ * close flushes, resume_producing still runs at the low mark (writes are
+ * refused by then); stop_producing runs first when the connection ends. */
 void weft_conn_set_producer(weft_conn *c, const weft_producer *vt, void *arg);
 
 /* Addresses.  Return NULL where there is none (memconn). *len may be NULL. */

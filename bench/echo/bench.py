@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, TOP)
+from tests.integration import procs  # noqa: E402  (after the path)
 
 
 def build(b):
@@ -74,18 +75,8 @@ def start(kind, paths):
         m = re.search(pattern, line)
         if m:
             return proc, int(m.group(1))
-    stop(proc)
+    procs.stop(proc)
     raise RuntimeError("%s server did not start" % kind)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def one_run(kind, paths, lines, timeout):
@@ -98,7 +89,7 @@ def one_run(kind, paths, lines, timeout):
                              timeout=timeout + 10)
         cpu = cpu_seconds(proc.pid) - before
     finally:
-        stop(proc)
+        procs.stop(proc)
     if out.returncode != 0:
         raise RuntimeError("%s: client failed: %s" % (kind, out.stderr.strip()))
     rate = float(re.search(r"lines_per_s=([\d.]+)", out.stdout).group(1))

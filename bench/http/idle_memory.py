@@ -17,103 +17,14 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-CLIENT = r"""
-import resource, socket, sys
-n, port = int(sys.argv[1]), int(sys.argv[2])
-resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
-req = b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n"
-socks = []
-for i in range(n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(req)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        buf += s.recv(65536)
-    head, body = buf.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
-              if l.lower().startswith(b"content-length:")][0]
-    while len(body) < length:
-        body += s.recv(65536)
-    socks.append(s)
-print("ready", flush=True)
-sys.stdin.readline()
-for s in socks:
-    s.close()
-"""
-
-NGINX_CONF = """\
-user %(user)s;
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile %(nofile)d;
-pid %(tmp)s/nginx.pid;
-error_log %(tmp)s/error.log warn;
-events { worker_connections %(nofile)d; }
-http {
-    access_log off;
-    sendfile on;
-    client_body_temp_path %(tmp)s/body;
-    proxy_temp_path %(tmp)s/proxy;
-    fastcgi_temp_path %(tmp)s/fastcgi;
-    uwsgi_temp_path %(tmp)s/uwsgi;
-    scgi_temp_path %(tmp)s/scgi;
-    keepalive_timeout 600s;
-    types { text/html html; }
-    server {
-        listen 127.0.0.1:%(port)d backlog=4096;
-        root %(site)s;
-    }
-}
-"""
-
-
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pin(cpu):
-    def f():
-        if (os.cpu_count() or 1) > 1:
-            os.sched_setaffinity(0, {cpu})
-    return f
-
-
-def wait_port(port, proc):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %d" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen on %d" % port)
-
+sys.path.insert(0, TOP)
+from tests.integration import procs  # noqa: E402  (after the path)
 
 def start(name, args, tmp, port, n):
     if name == "weft":
@@ -121,55 +32,32 @@ def start(name, args, tmp, port, n):
                "tcp:%d:interface=127.0.0.1:backlog=4096" % port,
                "--root", os.path.join(tmp, "site"), "--idle-timeout", "600"]
     else:
-        conf = os.path.join(tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF % {"tmp": tmp, "port": port,
-                                  "site": os.path.join(tmp, "site"),
-                                  "nofile": 2 * n + 100,
-                                  "user": os.environ.get("USER") or "root"})
-        cmd = ["nginx", "-c", conf, "-p", tmp, "-e",
-               os.path.join(tmp, "error.log")]
+        cmd = procs.nginx_argv(
+            "nginx", tmp, port, 2 * n + 100,
+            server="root %s;" % os.path.join(tmp, "site"),
+            http="sendfile on;\ntypes { text/html html; }",
+            user=os.environ.get("USER") or "root")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=pin(0))
-    wait_port(port, proc)
+                            stderr=subprocess.DEVNULL,
+                            preexec_fn=procs.pin(0))
+    procs.wait_port(port, proc)
     return proc
 
 
 def measure(name, args, tmp):
-    n = args.connections
-    port = free_port()
-    proc = start(name, args, tmp, port, n)
-    client = None
+    """Bytes of server RSS per idle connection for one run: the client,
+    pinned to CPU 1, sends one GET on each connection and reads the whole
+    response first."""
+    port = procs.free_port()
+    proc = start(name, args, tmp, port, args.connections)
     try:
-        time.sleep(0.5)
-        fd0, before = fds(proc.pid), rss(proc.pid)
-        client = subprocess.Popen([sys.executable, "-c", CLIENT, str(n),
-                                   str(port)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, preexec_fn=pin(1))
-        if client.stdout.readline().strip() != b"ready":
-            raise RuntimeError("client failed")
-        deadline = time.monotonic() + 30
-        while fds(proc.pid) < fd0 + n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        last = -1
-        while time.monotonic() < deadline:
-            now = rss(proc.pid)
-            if now == last:
-                break
-            last = now
-            time.sleep(0.5)
-        return (last - before) / n
+        return procs.rss_per_idle_connection(
+            proc.pid, port, args.connections, settle=0.5, steady=0.5,
+            send=b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n",
+            reply="http", cpu=1)
     finally:
-        if client:
-            client.stdin.write(b"\n")
-            client.stdin.close()
-            client.wait(30)
-        proc.send_signal(signal.SIGTERM if name == "weft" else signal.SIGQUIT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        procs.stop(proc, signal.SIGTERM if name == "weft" else signal.SIGQUIT,
+                   15)
 
 
 def main():

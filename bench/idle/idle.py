@@ -19,53 +19,14 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS for pid %d" % pid)
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %d" % proc.returncode)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen on port %d" % port)
-
-
-def pin(cpu):
-    """preexec_fn pinning a child to one CPU, when there are two."""
-    def f():
-        if os.cpu_count() and os.cpu_count() > 1:
-            os.sched_setaffinity(0, {cpu})
-    return f
+sys.path.insert(0, ROOT)
+from tests.integration import procs  # noqa: E402  (after the path)
 
 
 class Weft:
@@ -81,42 +42,12 @@ class Weft:
             [self.exe, "--listen",
              "tcp:%d:interface=127.0.0.1:backlog=4096" % port],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=pin(0))
-        wait_port(port, self.proc)
+            preexec_fn=procs.pin(0))
+        procs.wait_port(port, self.proc)
         return self.proc.pid
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile %(nofile)d;
-pid %(tmp)s/nginx.pid;
-error_log %(tmp)s/error.log warn;
-events { worker_connections %(conns)d; }
-http {
-    access_log off;
-    client_body_temp_path %(tmp)s/body;
-    proxy_temp_path %(tmp)s/proxy;
-    fastcgi_temp_path %(tmp)s/fastcgi;
-    uwsgi_temp_path %(tmp)s/uwsgi;
-    scgi_temp_path %(tmp)s/scgi;
-    client_header_timeout 600s;
-    keepalive_timeout 600s;
-    server {
-        listen 127.0.0.1:%(port)d backlog=4096;
-        location / { return 200 "ok\\n"; }
-    }
-}
-"""
+        procs.stop(self.proc, timeout=15)
 
 
 class Nginx:
@@ -130,91 +61,34 @@ class Nginx:
         self.tmp = tmp
 
     def start(self, port):
-        conf = os.path.join(self.tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF % {"tmp": self.tmp, "port": port,
-                                  "conns": self.conns * 2 + 100,
-                                  "nofile": self.conns * 2 + 100})
+        argv = procs.nginx_argv(
+            self.exe, self.tmp, port, self.conns * 2 + 100,
+            server='location / { return 200 "ok\\n"; }',
+            http="client_header_timeout 600s;")
         self.proc = subprocess.Popen(
-            [self.exe, "-c", conf, "-p", self.tmp, "-e",
-             os.path.join(self.tmp, "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=pin(0))
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=procs.pin(0))
         try:
-            wait_port(port, self.proc)
+            procs.wait_port(port, self.proc)
         except RuntimeError as e:
             err = self.proc.stderr.read().decode(errors="replace")
             raise RuntimeError("nginx cannot start: %s %s" % (e, err))
         return self.proc.pid
 
     def stop(self):
-        self.proc.send_signal(signal.SIGQUIT)   # graceful shutdown
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        procs.stop(self.proc, signal.SIGQUIT, 15)   # graceful shutdown
         self.proc.stderr.close()
 
 
-CLIENT = r"""
-import os, resource, socket, sys, time
-n, port = int(sys.argv[1]), int(sys.argv[2])
-resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
-socks = []
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(10)
-    s.connect(("127.0.0.1", port))
-    socks.append(s)
-print("ready", flush=True)
-sys.stdin.readline()       # hold them until told to close
-for s in socks:
-    s.close()
-"""
-
-
 def measure(server, n, settle):
-    """Returns bytes of server RSS per idle connection for one run."""
-    port = free_port()
+    """Returns bytes of server RSS per idle connection for one run: the
+    client, pinned to CPU 1, sends nothing."""
+    port = procs.free_port()
     pid = server.start(port)
-    client = None
     try:
-        time.sleep(settle)     # let start-up allocations finish
-        fds0 = fd_count(pid)
-        before = rss_bytes(pid)
-        client = subprocess.Popen(
-            [sys.executable, "-c", CLIENT, str(n), str(port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            preexec_fn=pin(1))
-        line = client.stdout.readline()
-        if line.strip() != b"ready":
-            raise RuntimeError("client failed to open %d connections" % n)
-        deadline = time.monotonic() + 30
-        while fd_count(pid) < fds0 + n:
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s accepted only %d of %d connections" %
-                                   (server.name, fd_count(pid) - fds0, n))
-            time.sleep(0.05)
-        # RSS steady: two equal readings settle/2 apart.
-        after = rss_bytes(pid)
-        while True:
-            time.sleep(settle / 2)
-            again = rss_bytes(pid)
-            if again == after:
-                break
-            after = again
-        return (after - before) / n
+        return procs.rss_per_idle_connection(pid, port, n, settle=settle,
+                                             cpu=1)
     finally:
-        if client:
-            try:
-                client.stdin.write(b"close\n")
-                client.stdin.close()
-                client.wait(15)
-            except (OSError, subprocess.TimeoutExpired):
-                client.kill()
-                client.wait(5)
-            client.stdout.close()
         server.stop()
 
 

@@ -17,44 +17,14 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            sys.exit('bench: server exited early (%s)' % proc.returncode)
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit('bench: server on port %d did not come up' % port)
-
-
-def cpu_seconds(pid):
-    """user+system CPU seconds of a process and its threads."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    ticks = os.sysconf('SC_CLK_TCK')
-    return (int(fields[11]) + int(fields[12])) / ticks
+sys.path.insert(0, ROOT)
+from tests.integration import procs  # noqa: E402  (after the path)
 
 
 def load_tool(prefer=None):
@@ -130,9 +100,9 @@ def main():
         sys.exit('bench: memcached not installed (scripts/deps.sh test)')
     tool = load_tool(args.tool)
 
-    wport, mport = free_port(), free_port()
+    wport, mport = procs.free_port(), procs.free_port()
     user = ['-u', 'root'] if os.geteuid() == 0 else []
-    procs = {
+    servers = {
         'weft': subprocess.Popen(
             ['taskset', '-c', args.server_cpu, weft, '--listen',
              'tcp:%d:interface=127.0.0.1' % wport, '--memory', '64'],
@@ -146,8 +116,11 @@ def main():
     results = {'weft': [], 'memcached': []}
     cpu = {'weft': [], 'memcached': []}
     try:
-        for name in procs:
-            wait_port(ports[name], procs[name])
+        for name in servers:
+            try:
+                procs.wait_port(ports[name], servers[name])
+            except RuntimeError as e:
+                sys.exit('bench: %s: %s' % (name, e))
         print('bench: %s, %d connections, %d-byte values, %d rounds of %d s'
               % (os.path.basename(tool[1]), args.concurrency,
                  args.value_size, args.rounds, args.seconds))
@@ -155,23 +128,16 @@ def main():
             order = ['weft', 'memcached'] if r % 2 == 0 else \
                 ['memcached', 'weft']
             for name in order:
-                c0 = cpu_seconds(procs[name].pid)
+                c0 = procs.cpu_seconds(servers[name].pid)
                 ops, secs = run_load(tool, ports[name], args)
-                c1 = cpu_seconds(procs[name].pid)
+                c1 = procs.cpu_seconds(servers[name].pid)
                 rate = ops / secs
                 results[name].append(rate)
                 cpu[name].append((c1 - c0) / ops * 1e6 if ops else 0)
                 print('round %d %-9s %10.0f ops/s  %6.2f us server CPU/op'
                       % (r + 1, name, rate, cpu[name][-1]), flush=True)
     finally:
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        procs.stop_all(list(servers.values()))
     w = statistics.median(results['weft'])
     m = statistics.median(results['memcached'])
     print('median: weft %.0f ops/s (%.2f us CPU/op), memcached %.0f ops/s '

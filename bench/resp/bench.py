@@ -17,8 +17,6 @@ import argparse
 import math
 import os
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,33 +24,17 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, ROOT)
+from tests.integration import procs  # noqa: E402  (after the path)
 TESTS = ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ping(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %d" % proc.returncode)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(100) == b"+PONG\r\n":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("no PONG on port %d" % port)
+# wait_port probe: the server answers PING.
+pong = procs.answers(b"PING\r\n", b"+PONG\r\n")
 
 
 def start(kind, weft_bin, tmp, cpu):
-    port = free_port()
+    port = procs.free_port()
     if kind == "redis":
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -62,25 +44,8 @@ def start(kind, weft_bin, tmp, cpu):
     proc = subprocess.Popen(["taskset", "-c", str(cpu)] + cmd,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    wait_ping(port, proc)
+    procs.wait_port(port, proc, probe=pong)
     return proc, port
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def cpu_seconds(pid):
-    """User + system CPU time the process has used, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_once(port, n, clients, pipeline, cpu, pid):
@@ -90,9 +55,9 @@ def bench_once(port, n, clients, pipeline, cpu, pid):
            "-n", str(n), "-c", str(clients), "--csv"]
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
-    cpu0 = cpu_seconds(pid)
+    cpu0 = procs.cpu_seconds(pid)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    used = cpu_seconds(pid) - cpu0
+    used = procs.cpu_seconds(pid) - cpu0
     if p.returncode != 0:
         raise RuntimeError("redis-benchmark failed: %s" % p.stderr)
     out = {}
@@ -111,14 +76,6 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS for %d" % pid)
-
-
 def server_pid(proc):
     # taskset execs the server, so the pid is the server's.
     return proc.pid
@@ -126,24 +83,17 @@ def server_pid(proc):
 
 def idle_clients(kind, weft_bin, tmp, n):
     proc, port = start(kind, weft_bin, tmp, 0)
-    socks = []
     try:
         time.sleep(0.3)
-        before = rss_bytes(server_pid(proc))
-        for i in range(n):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            s.sendall(b"PING\r\n")
-            socks.append(s)
-        for s in socks:
-            if s.recv(16) != b"+PONG\r\n":
-                raise RuntimeError("no PONG from an idle client")
-        # Let the server settle (Redis trims client buffers in its cron).
-        time.sleep(2.5)
-        after = rss_bytes(server_pid(proc))
+        before = procs.rss_bytes(server_pid(proc))
+        with procs.IdleClients(n, port, send=b"PING\r\n",
+                               reply=b"+PONG\r\n"):
+            # Let the server settle (Redis trims client buffers in its
+            # cron).
+            time.sleep(2.5)
+            after = procs.rss_bytes(server_pid(proc))
     finally:
-        for s in socks:
-            s.close()
-        stop(proc)
+        procs.stop(proc)
     return (after - before) / n
 
 
@@ -201,7 +151,7 @@ def main():
             results[pipeline] = (runs, cpu)
     finally:
         for proc, _ in servers.values():
-            stop(proc)
+            procs.stop(proc)
 
     print()
     print("redis-benchmark -n %d -c %d, medians of %d runs (ops/s)"

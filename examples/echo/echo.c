@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../common/cli.h"
+#include "../common/flow.h"
 #include "weft.h"
 
 static const char usage[] =
@@ -29,46 +30,21 @@ static const char usage[] =
     "flushed, then it exits 0.  Exit status 1 on a runtime failure (address\n"
     "in use), 2 on a usage error (bad option or endpoint string).\n";
 
-/* Output above ECHO_HIGH pending: stop reading; below ECHO_LOW: read
- * again (Twisted's 64 KiB). */
-#define ECHO_HIGH (64 * 1024)
-#define ECHO_LOW (16 * 1024)
-
-static void echo_pause(weft_conn *c, void *arg)
-{
-    weft_conn_pause(c);
-}
-
-/* Drained below the low-water mark: read again.  The producer is
- * registered only while paused, because a registered producer holds back
- * weft_close (and so a graceful stop) until it is unregistered. */
-static void echo_resume(weft_conn *c, void *arg)
-{
-    weft_conn_set_producer(c, NULL, NULL);
-    weft_conn_resume(c);
-}
-
-static void echo_stop(weft_conn *c, void *arg)
-{
-    weft_conn_set_producer(c, NULL, NULL);
-}
-
-static const weft_producer echo_producer = {
-    .pause_producing = echo_pause,
-    .resume_producing = echo_resume,
-    .stop_producing = echo_stop,
+/* Output above 64 KiB pending: stop reading; below 16 KiB: read again
+ * (Twisted's 64 KiB). */
+static const flow echo_flow = {
+    .high = 64 * 1024,
+    .low = 16 * 1024,
+    .producer = &flow_conn_producer,
 };
 
 /* An idle connection costs only what the runtime allocates for it: the
  * producer (and the bookkeeping behind it) is set up on demand, just
  * before a write that crosses the high-water mark, so the write itself
- * triggers echo_pause. */
+ * pauses reading. */
 static void echo_data(weft_conn *c, const char *data, size_t len)
 {
-    if (!weft_conn_paused(c) && weft_conn_pending(c) + len > ECHO_HIGH) {
-        weft_conn_set_watermarks(c, ECHO_HIGH, ECHO_LOW);
-        weft_conn_set_producer(c, &echo_producer, NULL);
-    }
+    flow_reserve(c, &echo_flow, len, NULL);
     weft_write(c, data, len);
 }
 

@@ -1,2 +1,2 @@
 PROGRAMS += weft-echo
-weft-echo_SRCS := examples/echo/echo.c $(CLI_SRCS)
+weft-echo_SRCS := examples/echo/echo.c $(CLI_SRCS) $(FLOW_SRCS)

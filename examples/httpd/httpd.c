@@ -28,6 +28,7 @@
 
 #include <event2/buffer.h>
 
+#include "../common/flow.h"
 #include "http.h"
 #include "request.h"
 
@@ -35,8 +36,6 @@
 #define CACHE_MAX_ENTRIES 4096
 #define CACHE_MAX_BYTES (64u << 20)
 #define REVALIDATE_SECONDS 1.0
-#define HIGH_WATER (64 * 1024)
-#define LOW_WATER (16 * 1024)
 
 /* A resolved file: metadata always, contents when small. */
 typedef struct fentry {
@@ -87,8 +86,6 @@ struct hconn {
     double head_start;          /* when the current request head began */
     bool reading_head;          /* some of a request head has arrived */
     bool echo;                  /* the current request is for /echo */
-    bool producing;             /* producer registered (see reserve()) */
-    bool prod_paused;           /* ...and the runtime paused it */
 };
 
 /* ---- dates --------------------------------------------------------------- */
@@ -195,16 +192,6 @@ static void log_request(hconn *h, int status, uint64_t bytes)
 
 /* ---- ending a response ----------------------------------------------------- */
 
-/* Closing waits for a registered producer, so unregister it first. */
-static void close_conn(hconn *h)
-{
-    if (h->producing) {
-        weft_conn_set_producer(h->c, NULL, NULL);
-        h->producing = false;
-    }
-    weft_close(h->c);
-}
-
 /* A small text response; closes the connection unless keep. */
 static void respond_simple(hconn *h, int status, bool keep,
                            const char *extra_header)
@@ -225,7 +212,7 @@ static void respond_simple(hconn *h, int status, bool keep,
     weft_writev(h->c, iov, 2);
     log_request(h, status, head ? 0 : (uint64_t)blen);
     if (!keep)
-        close_conn(h);
+        weft_close(h->c);
 }
 
 /* ---- paths ------------------------------------------------------------------ */
@@ -509,7 +496,6 @@ static bool in_cache(httpd *s, const fentry *e)
 /* ---- answering requests --------------------------------------------------------- */
 
 static void reserve(hconn *h, uint64_t size);
-static void release(hconn *h);
 
 static void respond_echo(hconn *h)
 {
@@ -546,7 +532,7 @@ static void respond_echo(hconn *h)
     }
     log_request(h, 200, h->rq.method == HTTPREQ_HEAD ? 0 : len);
     if (!h->rq.keep_alive)
-        close_conn(h);
+        weft_close(h->c);
 }
 
 /* Sends a large file: opened again so its length is what fstat says now. */
@@ -635,7 +621,7 @@ static void respond_file(hconn *h, const char *path, size_t path_len)
     if (!in_cache(s, e))
         fentry_free(e);
     if (!rq->keep_alive)
-        close_conn(h);
+        weft_close(h->c);
 }
 
 
@@ -689,7 +675,6 @@ static void hook_done(httpreq *rq)
     }
     h->echo = false;
     h->last_active = weft_reactor_now(h->srv->r);
-    release(h);
 }
 
 static void hook_error(httpreq *rq, int status, const char *why)
@@ -712,16 +697,14 @@ static const httpreq_hooks hooks = {
 /* Output flow control.  A peer that pipelines requests and does not read
  * the answers must not make the server buffer without bound: before an
  * answer that could take the output past the high-water mark is written,
- * a producer is registered, so the runtime calls pause_producing as soon
- * as a write crosses the mark (the parser then stops after the current
- * request) and resume_producing once the output drained below the low
- * mark.  The producer stays registered only while it matters: it costs the
- * connection its extra runtime state, and every close waits for a
- * registered producer. */
+ * a producer is registered (flow.h), so the runtime calls pause_producing
+ * as soon as a write crosses the mark (the parser then stops after the
+ * current request) and resume_producing once the output drained below the
+ * low mark.  Registered only then, because the runtime's bookkeeping for it
+ * costs an idle connection memory; once registered it stays. */
 static void producer_pause(weft_conn *c, void *arg)
 {
     hconn *h = arg;
-    h->prod_paused = true;
     http_pause(h->p);
 }
 
@@ -730,41 +713,24 @@ static void producer_pause(weft_conn *c, void *arg)
 static void producer_resume(weft_conn *c, void *arg)
 {
     hconn *h = arg;
-    weft_conn_set_producer(c, NULL, NULL);
-    h->producing = false;
-    h->prod_paused = false;
     http_resume(h->p);
-}
-
-static void producer_stop(weft_conn *c, void *arg)
-{
-    weft_conn_set_producer(c, NULL, NULL);
 }
 
 static const weft_producer producer = {
     .pause_producing = producer_pause,
     .resume_producing = producer_resume,
-    .stop_producing = producer_stop,
+};
+
+static const flow http_flow = {
+    .high = 64 * 1024,
+    .low = 16 * 1024,
+    .producer = &producer,
 };
 
 /* Call before writing `size` bytes of an answer. */
 static void reserve(hconn *h, uint64_t size)
 {
-    if (h->producing || weft_conn_closing(h->c) ||
-        weft_conn_pending(h->c) + size <= HIGH_WATER)
-        return;
-    h->producing = true;
-    weft_conn_set_watermarks(h->c, HIGH_WATER, LOW_WATER);
-    weft_conn_set_producer(h->c, &producer, h);
-}
-
-/* After an answer: a producer that did not have to pause is dropped. */
-static void release(hconn *h)
-{
-    if (h->producing && !h->prod_paused) {
-        weft_conn_set_producer(h->c, NULL, NULL);
-        h->producing = false;
-    }
+    flow_reserve(h->c, &http_flow, (size_t)size, h);
 }
 
 /* ---- timeouts: one sweep per server ------------------------------------
@@ -805,7 +771,7 @@ static void sweep_conn(httpd *s, hconn *h, double now)
         if (pending)                        /* flushing would never end */
             weft_abort(h->c);
         else
-            close_conn(h);
+            weft_close(h->c);
     }
 }
 
@@ -875,14 +841,6 @@ static void on_connect(http_parser *p)
         s->sweep_timer = weft_call_later(s->r, sweep_interval(s), sweep, s);
 }
 
-/* The peer will send nothing more: everything answered so far is flushed,
- * then the connection closes. */
-static void on_eof(http_parser *p)
-{
-    hconn *h = http_state(p);
-    close_conn(h);
-}
-
 static void on_disconnect(http_parser *p, const weft_reason *reason)
 {
     hconn *h = http_state(p);
@@ -928,7 +886,6 @@ httpd *httpd_new(weft_reactor *r, const httpd_config *cfg, weft_error *err)
         s->root_len = 0;
     http_callbacks cb = httpreq_callbacks;
     cb.on_connect = on_connect;
-    cb.on_eof = on_eof;
     cb.on_disconnect = on_disconnect;
     static http_callbacks callbacks;    /* must outlive the protocol */
     callbacks = cb;

@@ -2,5 +2,6 @@
 # Recursive assignment: examples/common/module.mk (CLI_SRCS) sorts later.
 PROGRAMS += weft-httpd
 weft-httpd_SRCS = examples/httpd/main.c examples/httpd/httpd.c \
-                  examples/httpd/request.c $(CLI_SRCS)
+                  examples/httpd/request.c $(CLI_SRCS) \
+                  $(FLOW_SRCS)
 weft-httpd_SPECS := http

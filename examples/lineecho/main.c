@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../common/cli.h"
+#include "../common/flow.h"
 #include "lineecho.h"
 #include "weft.h"
 
@@ -28,37 +29,33 @@ static const char usage[] =
     "SIGINT or SIGTERM stops it cleanly with exit status 0.  Exit status 1\n"
     "on a runtime failure (address in use), 2 on a usage error.\n";
 
-/* Output above this pauses reading (the runtime's default high-water
- * mark). */
-#define HIGH (64 * 1024)
-
+/* The parser (and with it the connection) stops reading while the
+ * output is above the runtime's default high-water mark, so it stops right
+ * after the line whose echo crossed it. */
 static void le_pause(weft_conn *c, void *arg)
 {
     lineecho_pause(arg);
 }
 
-/* Drained: unregister (a registered producer holds back a graceful close)
- * and let the held-back lines through. */
 static void le_resume(weft_conn *c, void *arg)
 {
-    weft_conn_set_producer(c, NULL, NULL);
     lineecho_resume(arg);
-}
-
-static void le_stop(weft_conn *c, void *arg)
-{
-    weft_conn_set_producer(c, NULL, NULL);
 }
 
 static const weft_producer le_producer = {
     .pause_producing = le_pause,
     .resume_producing = le_resume,
-    .stop_producing = le_stop,
+};
+
+static const flow le_flow = {
+    .high = 64 * 1024,
+    .low = 16 * 1024,
+    .producer = &le_producer,
 };
 
 /* Per connection: bytes that can still be written before output can
- * reach HIGH.  Output only grows by our own echoes (flushing shrinks it),
- * so while an echo fits in this budget the output stays within HIGH and
+ * reach the high-water mark.  Output only grows by our own echoes
+ * (flushing shrinks it), so while an echo fits in this budget
  * weft_conn_pending need not be asked for every line. */
 typedef struct {
     size_t room;
@@ -68,15 +65,10 @@ static void on_text(lineecho_parser *p, const char *line, size_t len)
 {
     le_state *st = lineecho_state(p);
     size_t need = len + 2;
-    if (need <= st->room) {
+    if (need <= st->room)
         st->room -= need;
-    } else {
-        weft_conn *c = lineecho_conn(p);
-        size_t out = weft_conn_pending(c) + need;
-        if (!weft_conn_paused(c) && out > HIGH)
-            weft_conn_set_producer(c, &le_producer, p);
-        st->room = out < HIGH ? HIGH - out : 0;
-    }
+    else
+        st->room = flow_reserve(lineecho_conn(p), &le_flow, need, p);
     lineecho_send_line(p, line, len);
 }
 

@@ -173,10 +173,9 @@ static void stdin_readable(evutil_socket_t fd, short what, void *arg)
         stdin_stop();
         return;
     }
-    /* The producer is registered only around a pause: a registered
-     * producer would hold back weft_close on SIGINT/SIGTERM.  Registered
-     * before a write that crosses the high-water mark, the write itself
-     * calls producer_pause. */
+    /* The producer is registered only around a pause (as a push producer
+     * it never holds back weft_close).  Registered before a write that
+     * crosses the high-water mark, the write itself calls producer_pause. */
     if (weft_conn_pending(nc.conn) + (size_t)n > SOCK_HIGH) {
         weft_conn_set_watermarks(nc.conn, SOCK_HIGH, SOCK_LOW);
         weft_conn_set_producer(nc.conn, &stdin_producer, NULL);

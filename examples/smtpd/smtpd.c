@@ -49,7 +49,6 @@ typedef struct session {
     bool end_seen;                    /* endscan found the final "." */
     maildir_msg msg;
     weft_timer *timer;                /* command or data timeout */
-    bool throttled;                   /* paused until our output drains */
     bool closing;
 } session;
 
@@ -62,7 +61,6 @@ static session *sess(smtp_parser *p)
 
 static void reply(session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static void throttle_check(session *s);
 
 /* One reply line; the CRLF is added here. */
 static void reply(session *s, const char *fmt, ...)
@@ -78,35 +76,25 @@ static void reply(session *s, const char *fmt, ...)
         n = sizeof line - 3;
     memcpy(line + n, "\r\n", 2);
     weft_write(smtp_conn(s->p), line, (size_t)n + 2);
-    throttle_check(s);
 }
 
 /* Output flow control.  A client that pipelines commands without reading
- * the replies would grow our output buffer without end, so once more than
- * SMTPD_OUTPUT_HIGH bytes wait to be sent we stop reading its commands and
- * register a producer only to hear when the output has drained below
- * SMTPD_OUTPUT_LOW.  It is registered only while throttled, because the
- * runtime's close waits for a registered producer to go away. */
+ * the replies would grow our output buffer without end, so a producer,
+ * registered at connect, stops reading its commands once more than
+ * SMTPD_OUTPUT_HIGH bytes wait to be sent (right after the reply that
+ * crossed the mark) and reads again below SMTPD_OUTPUT_LOW. */
 #define SMTPD_OUTPUT_HIGH (64 * 1024)
 #define SMTPD_OUTPUT_LOW (16 * 1024)
 
 static void producer_pause(weft_conn *c, void *arg)
 {
-    /* Already paused when the producer was registered. */
-}
-
-static void unthrottle(session *s)
-{
-    if (!s->throttled)
-        return;
-    s->throttled = false;
-    weft_conn_set_producer(smtp_conn(s->p), NULL, NULL);
+    session *s = arg;
+    smtp_pause(s->p);
 }
 
 static void producer_resume(weft_conn *c, void *arg)
 {
     session *s = arg;
-    unthrottle(s);
     smtp_resume(s->p);
 }
 
@@ -114,17 +102,6 @@ static const weft_producer reply_producer = {
     .pause_producing = producer_pause,
     .resume_producing = producer_resume,
 };
-
-static void throttle_check(session *s)
-{
-    weft_conn *c = smtp_conn(s->p);
-    if (s->throttled || s->closing ||
-        weft_conn_pending(c) <= SMTPD_OUTPUT_HIGH)
-        return;
-    s->throttled = true;
-    smtp_pause(s->p);
-    weft_conn_set_producer(c, &reply_producer, s);
-}
 
 static void abandon_message(session *s)
 {
@@ -142,7 +119,6 @@ static void session_close(session *s)
     weft_timer_cancel(s->timer);
     s->timer = NULL;
     abandon_message(s);
-    unthrottle(s);
     weft_close(c);
 }
 
@@ -357,7 +333,6 @@ static void greet(session *s, const weft_span *arg, bool esmtp)
                 "250-SIZE%s\r\n"
                 "250 8BITMIME\r\n",
                 s->cfg->hostname, s->helo, size);
-    throttle_check(s);
 }
 
 static void cmd_helo(session *s, const weft_span *arg)
@@ -718,14 +693,9 @@ static void on_connect(smtp_parser *p)
     s->cfg = weft_factory_user(weft_conn_factory(c));
     s->msg.fd = -1;
     weft_conn_set_watermarks(c, SMTPD_OUTPUT_HIGH, SMTPD_OUTPUT_LOW);
+    weft_conn_set_producer(c, &reply_producer, s);
     reply(s, "220 %s ESMTP weft-smtpd ready", s->cfg->hostname);
     arm_timer(s, s->cfg->command_timeout);
-}
-
-/* The runtime closes the connection after EOF; nothing may hold it up. */
-static void on_eof(smtp_parser *p)
-{
-    unthrottle(sess(p));
 }
 
 /* A connection lost before the final "." leaves nothing in new/, and its
@@ -747,7 +717,6 @@ static const smtp_callbacks callbacks = {
     .on_data_end = on_data_end,
     .on_mismatch = on_mismatch,
     .on_line_too_long = on_line_too_long,
-    .on_eof = on_eof,
     .on_disconnect = on_disconnect,
 };
 

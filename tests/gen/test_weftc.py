@@ -7,6 +7,7 @@ Run from the repository root:
 
 import glob
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,8 @@ class Output(Tmp):
                      '.on_mismatch', 'weft_listen', '--listen',
                      'weft_reactor_handle_signals', 'demo_protocol_init'):
             self.assertIn(word, text)
+        # statements inside functions are indented like hand-written C
+        self.assertEqual(re.findall(r'(?m)^[a-z_]\w*\(.*\);$', text), [])
         with open(stub, 'w') as f:
             f.write('mine\n')
         rc, _, err = weftc(os.path.join(self.dir, 't.weft'), '--stub', stub)
@@ -274,6 +277,15 @@ class Diagnostics(Tmp):
         self.assertError('protocol p;\ndelimiter "\\q";\n'
                          'initial mode a : line;\n', '2:12',
                          "error: unknown escape '\\q' in string")
+
+    def test_not_utf8_points_at_the_byte(self):
+        path = os.path.join(self.dir, 't.weft')
+        with open(path, 'wb') as f:
+            f.write(b'protocol p;\n# caf\xe9\ninitial mode a : line;\n')
+        rc, out, err = weftc(path, '--check')
+        self.assertEqual(rc, 1)
+        self.assertIn(path + ':2:6: error: invalid UTF-8 (byte 0xe9)', err)
+        self.assertNotIn('Traceback', err)
 
     def test_missing_protocol(self):
         self.assertError('initial mode a : line;\n', '1:1',

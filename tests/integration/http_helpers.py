@@ -7,94 +7,37 @@ process wait has a timeout; every process is stopped by its own handle.
 """
 
 import os
-import re
 import socket
-import subprocess
-import threading
 import time
 
-BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-TIMEOUT = 20.0
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
-LISTENING = re.compile(r"^weft-httpd: listening on tcp:[^ ]*:(\d+)$")
+from tests.integration import procs
+
+# The tests use these through this module (H.TIMEOUT, H.free_port, ...).
+TIMEOUT = procs.TIMEOUT
+SANITIZER_MARKS = procs.SANITIZER_MARKS
+free_port = procs.free_port
+prog = procs.prog
 
 
-def prog(name):
-    return os.path.join(BIN, name)
-
-
-class Server:
+class Server(procs.Proc):
     """weft-httpd on 127.0.0.1 with a free port; stderr collected by a
     thread so sanitizer reports can be checked at the end."""
 
     def __init__(self, root, *extra):
-        self.p = subprocess.Popen(
+        super().__init__(
             [prog("weft-httpd"), "--listen", "tcp:0:interface=127.0.0.1",
-             "--root", root] + list(extra),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        self.lines = []
-        self.cond = threading.Condition()
-        self.eof = False
-        threading.Thread(target=self._read, daemon=True).start()
-        self.port = self._wait_port()
-
-    def _read(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def _wait_port(self):
-        deadline = time.monotonic() + TIMEOUT
-        with self.cond:
-            while True:
-                for line in self.lines:
-                    m = LISTENING.match(line)
-                    if m:
-                        return int(m.group(1))
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    self.p.kill()
-                    raise AssertionError("weft-httpd did not start: %r"
-                                         % self.lines)
-                self.cond.wait(left)
+             "--root", root] + list(extra))
+        try:
+            self.port = self.wait_port(TIMEOUT)
+        except AssertionError:
+            self.kill()
+            raise
 
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def rss_kb(self):
-        with open("/proc/%d/status" % self.p.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        """SIGTERM, wait; returns (exit status, stderr text)."""
-        if self.p.poll() is None:
-            self.p.terminate()
-        try:
-            rc = self.p.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait(TIMEOUT)
-        with self.cond:
-            deadline = time.monotonic() + TIMEOUT
-            while not self.eof and time.monotonic() < deadline:
-                self.cond.wait(0.1)
-            text = "\n".join(self.lines)
-        self.p.stderr.close()
-        return rc, text
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(TIMEOUT)
+        return procs.rss_bytes(self.pid) // 1024
 
 
 def make_site(root):
@@ -228,8 +171,3 @@ def closed_by_peer(s, timeout=5.0):
         return False
     return False
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -8,57 +8,22 @@ killed by its own Popen handle in tearDown if still alive.
 """
 
 import os
-import re
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
-import time
 import unittest
 
-BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-TIMEOUT = 20.0
-LISTENING = re.compile(r"^weft-chat: listening on (\S+)$")
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:")
+from tests.integration import procs
+from tests.integration.procs import BIN, SANITIZER_MARKS, TIMEOUT, tcp_port
 
 
-class Server:
+class Server(procs.Proc):
     def __init__(self, *args):
-        self.p = subprocess.Popen([os.path.join(BIN, "weft-chat")] +
-                                  list(args), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        self.lines = []
-        self.cond = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip())
-                self.cond.notify_all()
+        super().__init__([os.path.join(BIN, "weft-chat")] + list(args),
+                         stdout=subprocess.PIPE)
 
     def addresses(self, count):
-        deadline = time.monotonic() + TIMEOUT
-        with self.cond:
-            while True:
-                found = [m.group(1) for m in map(LISTENING.match, self.lines)
-                         if m]
-                if len(found) >= count:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0 or self.p.poll() is not None:
-                    raise AssertionError("not listening: %r" % self.lines)
-                self.cond.wait(min(left, 0.2))
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(TIMEOUT)
-        self.reader.join(TIMEOUT)
-        return rc, "\n".join(self.lines)
+        return self.wait_listening(count)
 
 
 class Client:
@@ -95,10 +60,6 @@ class Client:
         self.s.close()
 
 
-def tcp_port(addr):
-    return int(addr.rsplit(":", 1)[1])
-
-
 class ChatTest(unittest.TestCase):
     def setUp(self):
         self.servers = []
@@ -108,11 +69,7 @@ class ChatTest(unittest.TestCase):
         for c in self.clients:
             c.close()
         for s in self.servers:
-            if s.p.poll() is None:
-                s.p.kill()
-                s.p.wait(TIMEOUT)
-            s.p.stderr.close()
-            s.p.stdout.close()
+            s.kill()
 
     def server(self, *args):
         s = Server(*args)

@@ -6,61 +6,31 @@ test` it runs under AddressSanitizer; a clean stop must exit 0 with a
 sanitizer-free stderr.  Every socket and wait has a timeout.
 """
 
-import os
-import re
-import signal
 import socket
-import subprocess
 import threading
 import time
 import unittest
 
-BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-TIMEOUT = 20.0
-LISTENING = re.compile(r"weft-lineecho: listening on tcp:127\.0\.0\.1:(\d+)")
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:")
+from tests.integration import procs
+from tests.integration.procs import SANITIZER_MARKS, TIMEOUT
 
 
 class LineEchoTest(unittest.TestCase):
     def setUp(self):
-        self.p = subprocess.Popen(
-            [os.path.join(BIN, "weft-lineecho"), "--listen",
-             "tcp:0:interface=127.0.0.1"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        self.err = []
-        self.port = None
-        ready = threading.Event()
-
-        def read():
-            for raw in self.p.stderr:
-                line = raw.decode("utf-8", "replace").rstrip()
-                self.err.append(line)
-                m = LISTENING.search(line)
-                if m:
-                    self.port = int(m.group(1))
-                    ready.set()
-            ready.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        self.assertTrue(ready.wait(TIMEOUT), "server did not start")
-        self.assertIsNotNone(self.port, "\n".join(self.err))
+        self.srv = procs.Proc([procs.prog("weft-lineecho"), "--listen",
+                               "tcp:0:interface=127.0.0.1"])
+        try:
+            self.port = self.srv.wait_port()
+        except AssertionError:
+            self.srv.kill()
+            raise
 
     def tearDown(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                rc = self.p.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-                self.fail("server did not stop on SIGTERM")
-            self.reader.join(TIMEOUT)
-            self.p.stderr.close()
-            self.assertEqual(rc, 0, "\n".join(self.err))
-        text = "\n".join(self.err)
+        running = self.srv.p.poll() is None
+        rc, text = self.srv.stop()
+        if running:
+            self.assertEqual(rc, 0, "server did not stop cleanly on "
+                             "SIGTERM:\n" + text)
         for mark in SANITIZER_MARKS:
             self.assertNotIn(mark, text)
 

@@ -13,11 +13,15 @@ The binary comes from $WEFT_BIN (default build/asan/bin).
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import unittest
+
+from tests.integration import procs
+from tests.integration.procs import free_port
 
 BIN = os.path.abspath(os.environ.get("WEFT_BIN", "build/asan/bin"))
 WEFT = os.path.join(BIN, "weft-memcached")
@@ -27,38 +31,6 @@ CASES = os.path.join(HERE, "..", "unit", "cases", "memcache_server.cases")
 # Appended to a stream: its reply marks the end of the stream's replies.
 SENTINEL = b"set __end__ 0 0 5\r\n12345\r\nget __end__\r\n"
 SENTINEL_REPLY = b"STORED\r\nVALUE __end__ 0 5\r\n12345\r\nEND\r\n"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %d" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("nothing listens on port %d" % port)
-
-
-def stop(proc, graceful=True):
-    if proc.poll() is None:
-        if graceful:
-            proc.terminate()
-        else:
-            proc.kill()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Server:
@@ -78,9 +50,9 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=self.err)
         try:
-            wait_port(self.port, self.proc)
+            procs.wait_port(self.port, self.proc, interval=0.02)
         except Exception:
-            stop(self.proc)
+            procs.stop(self.proc)
             raise
 
     def __enter__(self):
@@ -89,14 +61,15 @@ class Server:
     def __exit__(self, *exc):
         # memcached takes a second to stop on SIGTERM; weft-memcached must
         # stop cleanly (its sanitizers report at exit).
-        stop(self.proc, graceful=self.kind != "memcached")
+        procs.stop(self.proc, signal.SIGTERM if self.kind != "memcached"
+                   else signal.SIGKILL)
         if self.kind != "memcached" and exc[0] is None:
             assert self.proc.returncode == 0, \
                 "weft-memcached exited with %d" % self.proc.returncode
         self.err.seek(0)
         text = self.err.read().decode("latin1")
         self.err.close()
-        if "ERROR: AddressSanitizer" in text or "runtime error" in text:
+        if any(mark in text for mark in procs.SANITIZER_MARKS):
             raise AssertionError("sanitizer report:\n" + text[-4000:])
 
     def connect(self):

@@ -13,7 +13,6 @@ starts is killed (by its own Popen handle) in tearDown if still alive.
 
 import os
 import random
-import re
 import signal
 import socket
 import struct
@@ -23,84 +22,8 @@ import threading
 import time
 import unittest
 
-BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-TIMEOUT = 20.0          # generous upper bound for anything that should happen
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
-LISTENING = re.compile(r"^(weft-[a-z]+): listening on (\S+)$")
-
-
-def prog(name):
-    return os.path.join(BIN, name)
-
-
-class Proc:
-    """A started program whose stderr is collected line by line by a
-    thread, so a test can wait for "listening on" lines and later check for
-    sanitizer reports."""
-
-    def __init__(self, name, args, stdin=subprocess.DEVNULL,
-                 stdout=subprocess.PIPE):
-        self.name = name
-        self.p = subprocess.Popen([prog(name)] + list(args), stdin=stdin,
-                                  stdout=stdout, stderr=subprocess.PIPE)
-        self.lines = []
-        self.cond = threading.Condition()
-        self.eof = False
-        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self.reader.start()
-
-    def _read_stderr(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def wait_listening(self, count, timeout=TIMEOUT):
-        """Returns the addresses of the first `count` "listening on" lines
-        ("tcp:127.0.0.1:4321", "unix:/tmp/x")."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                addrs = [m.group(2) for m in map(LISTENING.match, self.lines)
-                         if m]
-                if len(addrs) >= count:
-                    return addrs[:count]
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    raise AssertionError(
-                        "%s: no %d listening lines; stderr: %r" %
-                        (self.name, count, self.lines))
-                self.cond.wait(left)
-
-    def stderr_text(self):
-        self.reader.join(TIMEOUT)
-        with self.cond:
-            return "\n".join(self.lines)
-
-    def wait(self, timeout=TIMEOUT):
-        rc = self.p.wait(timeout)
-        return rc, self.stderr_text()
-
-    def signal(self, sig):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(TIMEOUT)
-        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
-            if f:
-                f.close()
-
-
-def tcp_port(addr):
-    """"tcp:127.0.0.1:4321" or "tcp6:[::1]:4321" -> 4321."""
-    return int(addr.rsplit(":", 1)[1])
+from tests.integration.procs import (SANITIZER_MARKS, TIMEOUT, Proc,
+                                     free_port, prog, tcp_port)
 
 
 def recv_exactly(s, n, timeout=TIMEOUT):
@@ -123,13 +46,6 @@ def recv_until_eof(s, timeout=TIMEOUT):
         if not b:
             return b"".join(chunks)
         chunks.append(b)
-
-
-def free_port():
-    """A port nothing listens on right now (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def connect(port, host="127.0.0.1", family=socket.AF_INET):
@@ -194,8 +110,9 @@ class ProgramTest(unittest.TestCase):
         self.tmp.cleanup()
 
     # ---- helpers ------------------------------------------------------
-    def start(self, name, *args, **kw):
-        p = Proc(name, args, **kw)
+    def start(self, name, *args, stdin=subprocess.DEVNULL,
+              stdout=subprocess.PIPE):
+        p = Proc([prog(name)] + list(args), stdin=stdin, stdout=stdout)
         self.procs.append(p)
         return p
 

@@ -19,6 +19,9 @@ import tempfile
 import time
 import unittest
 
+from tests.integration import procs
+from tests.integration.procs import free_port
+
 BIN = os.path.abspath(os.environ.get("WEFT_BIN", "build/asan/bin"))
 WEFT = os.path.join(BIN, "weft-redis")
 SENTINEL_REPLY = b"$9\r\n__end__42\r\n"
@@ -34,26 +37,12 @@ def mb(*args):
     return b"".join(out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# wait_port probe: the server answers PING.
+pong = procs.answers(b"PING\r\n", b"+PONG\r\n")
 
 
 def wait_ping(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %d" % proc.returncode)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(100) == b"+PONG\r\n":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("no PONG on port %d" % port)
+    procs.wait_port(port, proc, timeout, probe=pong)
 
 
 class Servers:
@@ -88,18 +77,9 @@ class Servers:
     def stop(self):
         """Stops both; returns weft-redis' stderr.  self.weft_rc is its exit
         status after SIGTERM (None if it had to be killed)."""
-        self.weft_rc = None
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                rc = p.wait(timeout=10)
-                if p is self.weft:
-                    self.weft_rc = rc
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        codes = procs.stop_all(self.procs)
+        self.weft_rc = (codes[self.procs.index(self.weft)]
+                        if self.weft in self.procs else None)
         log = ""
         if os.path.exists(self.weft_err):
             with open(self.weft_err, errors="replace") as f:
@@ -527,11 +507,7 @@ class RedisBehaviour(unittest.TestCase):
         self.assertEqual(got, b"<EOF>")
 
     def rss_kb(self, pid):
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return procs.rss_bytes(pid) // 1024
 
     def test_huge_lengths_do_not_allocate(self):
         port = self.start()

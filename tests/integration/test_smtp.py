@@ -13,80 +13,34 @@ a timeout; every process a test starts is killed in tearDown.
 import os
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
-BIN = os.environ.get("WEFT_BIN", os.path.join("build", "asan", "bin"))
-PLAIN_BIN = os.environ.get("WEFT_PLAIN_BIN", os.path.join("build", "bin"))
-TIMEOUT = 20.0
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
-LISTENING = re.compile(r"^weft-smtpd: listening on (\S+)$")
+from tests.integration import procs
+from tests.integration.procs import BIN, PLAIN_BIN, SANITIZER_MARKS, TIMEOUT
+
 HOST = "mx.test"
 
 
-class Server:
+class Server(procs.Proc):
     """A running weft-smtpd; stderr is collected by a thread."""
 
     def __init__(self, maildir, *args, bin_dir=BIN,
                  listen="tcp:0:interface=127.0.0.1"):
-        cmd = [os.path.join(bin_dir, "weft-smtpd"), "--listen", listen,
-               "--maildir", maildir, "--hostname", HOST] + list(args)
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        self.lines = []
-        self.cond = threading.Condition()
-        self.eof = False
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.addr = self._wait_addr()
-        self.port = (int(self.addr.rsplit(":", 1)[1])
+        super().__init__([os.path.join(bin_dir, "weft-smtpd"), "--listen",
+                          listen, "--maildir", maildir, "--hostname", HOST] +
+                         list(args))
+        try:
+            self.addr = self.wait_listening(1)[0]
+        except AssertionError:
+            self.kill()
+            raise
+        self.port = (procs.tcp_port(self.addr)
                      if self.addr.startswith("tcp") else None)
-
-    def _read(self):
-        for raw in self.p.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def _wait_addr(self):
-        deadline = time.monotonic() + TIMEOUT
-        with self.cond:
-            while True:
-                for line in self.lines:
-                    m = LISTENING.match(line)
-                    if m:
-                        return m.group(1)
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    raise AssertionError("weft-smtpd did not start: %r" %
-                                         self.lines)
-                self.cond.wait(left)
-
-    def stop(self):
-        """SIGTERM; returns (exit status, stderr)."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(TIMEOUT)
-        self.reader.join(TIMEOUT)
-        with self.cond:
-            return rc, "\n".join(self.lines)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(TIMEOUT)
-        self.p.stderr.close()
 
 
 class Client:

@@ -1,7 +1,8 @@
 /* test_conn.c — connections over real sockets on loopback: echo of several
  * MiB over tcp, tcp6 and unix, close flushes, abort drops, pause/resume,
- * producer with a stalled reader, idle timeout, write_file, EOF, addresses,
- * 1,000 concurrent connections with some reset abruptly. */
+ * producer with a stalled reader, close with a producer still registered,
+ * idle timeout, write_file, EOF, addresses, 1,000 concurrent connections
+ * with some reset abruptly. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -83,16 +84,24 @@ static void got_bytes(side *s, const char *d, size_t n)
     s->got += n;
 }
 
-static void write_pattern(weft_conn *c, size_t n)
+/* Writes n pattern bytes in writes of at most `piece` bytes (<= 64 KiB). */
+static void write_pattern_pieces(weft_conn *c, size_t n, size_t piece)
 {
     char buf[65536];
+    if (piece > sizeof buf)
+        piece = sizeof buf;
     for (size_t off = 0; off < n;) {
-        size_t k = n - off < sizeof buf ? n - off : sizeof buf;
+        size_t k = n - off < piece ? n - off : piece;
         for (size_t i = 0; i < k; i++)
             buf[i] = (char)((off + i) % 251);
         assert_int_equal(weft_write(c, buf, k), 0);
         off += k;
     }
+}
+
+static void write_pattern(weft_conn *c, size_t n)
+{
+    write_pattern_pieces(c, n, 65536);
 }
 
 static void disc(side *s, const weft_reason *r)
@@ -763,6 +772,93 @@ static void test_writes_from_elsewhere_and_abort_from_timer(void **state)
     weft_factory_free(sf);
 }
 
+/* ---- close with a producer still registered ------------------------------- */
+
+/* Twisted's loseConnection does not wait for a streaming (push) producer:
+ * the connection closes once what was written has been flushed, and the
+ * producer, still registered, gets stopProducing.  weft's producers are all
+ * push producers, so weft_close must behave the same. */
+
+static int reg_pauses, reg_resumes, reg_stops;
+static void reg_pause(weft_conn *c, void *arg)
+{
+    (void)arg;
+    reg_pauses++;
+    assert_false(weft_conn_closing(c));    /* paused by the writes below */
+}
+static void reg_resume(weft_conn *c, void *arg)
+{
+    (void)arg;
+    reg_resumes++;
+    /* resumed on the way to the close; its writes are refused by then */
+    assert_true(weft_conn_closing(c));
+    assert_int_equal(weft_write(c, "late", 4), WEFT_ECLOSED);
+}
+static void reg_stop(weft_conn *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+    reg_stops++;
+    assert_int_equal(S.disconnects, 0);    /* before on_disconnect */
+}
+static const weft_producer reg_producer = {reg_pause, reg_resume, reg_stop};
+
+/* server: registers the producer, writes `total` pattern bytes in pieces
+ * small enough to be buffered (not sent directly), so the output crosses
+ * the high-water mark inside the callback, then closes without
+ * unregistering */
+static void reg_connect(weft_conn *c)
+{
+    S.connects++;
+    S.conn = c;
+    weft_conn_set_watermarks(c, 64 * 1024, 16 * 1024);
+    weft_conn_set_producer(c, &reg_producer, NULL);
+    write_pattern_pieces(c, total, 4096);
+    weft_close(c);
+}
+static const weft_protocol reg_srv = {
+    .name = "registered", .on_connect = reg_connect, .on_disconnect = s_disc,
+};
+
+static void close_with_producer(size_t n)
+{
+    total = n;
+    check_pattern = true;
+    reg_pauses = reg_resumes = reg_stops = 0;
+    weft_factory *sf = weft_factory_new(R, &reg_srv, NULL, NULL);
+    weft_factory *cf = weft_factory_new(R, &counter, NULL, NULL);
+    connect_to(listen_on("tcp:0:interface=127.0.0.1", sf), cf);
+    RUN_UNTIL(S.disconnects == 1 && C.disconnects == 1);
+    assert_int_equal(S.code, WEFT_EDONE);
+    assert_string_equal(S.text, "connection closed cleanly");
+    assert_int_equal(C.got, total);         /* everything written arrived */
+    assert_true(C.pattern_ok);
+    assert_int_equal(C.eofs, 1);
+    assert_int_equal(C.code, WEFT_EDONE);
+    assert_int_equal(reg_stops, 1);
+    weft_factory_free(cf);
+    weft_factory_free(sf);
+}
+
+/* Paused when close is called: the close still completes after the flush
+ * (the producer is resumed at the low-water mark on the way). */
+static void test_close_with_paused_producer(void **state)
+{
+    (void)state;
+    close_with_producer(4u << 20);
+    assert_int_equal(reg_pauses, 1);
+    assert_int_equal(reg_resumes, 1);
+}
+
+/* Registered but never paused (a few bytes): closes at once. */
+static void test_close_with_idle_producer(void **state)
+{
+    (void)state;
+    close_with_producer(4096);
+    assert_int_equal(reg_pauses, 0);
+    assert_int_equal(reg_resumes, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +875,8 @@ int main(void)
         T_(test_peer_eof_and_addresses),
         T_(test_thousand_connections_some_reset),
         T_(test_writes_from_elsewhere_and_abort_from_timer),
+        T_(test_close_with_paused_producer),
+        T_(test_close_with_idle_producer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

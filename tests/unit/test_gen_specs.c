@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "spec_cases.h"
 #include "weft.h"
 
 #define NETSTRING_TRACE_LENGTH(t, p, m)                                   \
@@ -32,162 +33,20 @@
 
 /* ---- case files -------------------------------------------------------- */
 
-typedef struct gcase {
-    char name[128];
-    char *input;
-    size_t input_len;
-    char *trace;
-} gcase;
-
-typedef char *(*trace_fn)(const char *data, size_t len, const size_t *chunks,
-                          size_t n);
-
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Appends the input line s (escapes decoded) to c->input. */
-static void add_input(gcase *c, const char *s)
-{
-    size_t n = strlen(s), i;
-
-    c->input = realloc(c->input, c->input_len + n + 1);
-    assert_non_null(c->input);
-    for (i = 0; i < n; i++) {
-        char ch = s[i];
-
-        if (ch == '\\' && i + 1 < n) {
-            char e = s[++i];
-
-            if (e == 'r') ch = '\r';
-            else if (e == 'n') ch = '\n';
-            else if (e == 't') ch = '\t';
-            else if (e == '0') ch = '\0';
-            else if (e == 'x' && i + 2 < n + 1 && hexval(s[i + 1]) >= 0 &&
-                     hexval(s[i + 2]) >= 0) {
-                ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-                i += 2;
-            } else ch = e;
-        }
-        c->input[c->input_len++] = ch;
-    }
-}
-
-static void add_trace(gcase *c, const char *s)
-{
-    size_t old = c->trace ? strlen(c->trace) : 0, n = strlen(s);
-
-    c->trace = realloc(c->trace, old + n + 2);
-    assert_non_null(c->trace);
-    memcpy(c->trace + old, s, n);
-    c->trace[old + n] = '\n';
-    c->trace[old + n + 1] = '\0';
-}
-
-/* Loads every case of a file; returns the count. */
-static size_t load_cases(const char *path, gcase **out)
-{
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    gcase *cs = NULL;
-    size_t n = 0;
-    int section = 0;                /* 0 none, 1 input, 2 trace */
-
-    if (f == NULL)
-        fail_msg("cannot open %s (run the tests from the repository root)",
-                 path);
-    while (fgets(line, sizeof line, f) != NULL) {
-        size_t l = strlen(line);
-
-        if (l > 0 && line[l - 1] == '\n')
-            line[--l] = '\0';
-        if (strncmp(line, "=== ", 4) == 0) {
-            cs = realloc(cs, (n + 1) * sizeof *cs);
-            assert_non_null(cs);
-            memset(&cs[n], 0, sizeof cs[n]);
-            snprintf(cs[n].name, sizeof cs[n].name, "%.120s", line + 4);
-            n++;
-            section = 0;
-        } else if (strcmp(line, "<<<") == 0) {
-            section = 1;
-        } else if (strcmp(line, ">>>") == 0) {
-            section = 2;
-        } else if (section == 1) {
-            add_input(&cs[n - 1], line);
-        } else if (section == 2 && l > 0) {
-            add_trace(&cs[n - 1], line);
-        }
-    }
-    fclose(f);
-    *out = cs;
-    return n;
-}
-
-static void free_cases(gcase *cs, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        free(cs[i].input);
-        free(cs[i].trace);
-    }
-    free(cs);
-}
-
-static void expect_trace(const gcase *c, const char *how, size_t arg,
-                         char *got)
-{
-    const char *want = c->trace ? c->trace : "";
-
-    if (strcmp(got, want) != 0) {
-        print_error("case '%s' (%s %zu):\n--- expected:\n%s--- got:\n%s",
-                    c->name, how, arg, want, got);
-        free(got);
-        fail();
-    }
-    free(got);
-}
-
-static void replay(const char *path, trace_fn run)
-{
-    gcase *cs;
-    size_t n = load_cases(path, &cs), i, k;
-
-    assert_true(n > 0);
-    for (i = 0; i < n; i++) {
-        const gcase *c = &cs[i];
-        size_t len = c->input_len;
-
-        expect_trace(c, "whole", len, run(c->input, len, NULL, 0));
-        for (k = 0; k <= len; k++) {
-            size_t two[2] = { k, len };
-
-            if (k == 0)
-                continue;
-            expect_trace(c, "split at", k, run(c->input, len, two, 2));
-        }
-        for (k = 1; k <= len && k <= 64; k++)
-            expect_trace(c, "chunks of", k, run(c->input, len, &k, 1));
-    }
-    free_cases(cs, n);
-}
-
 static void test_cases_echo(void **state)
 {
-    replay("tests/unit/cases/echo.cases", echo_trace_run);
+    spec_cases_replay("tests/unit/cases/echo.cases", 2, echo_trace_run);
 }
 
 static void test_cases_chat(void **state)
 {
-    replay("tests/unit/cases/chat.cases", chat_trace_run);
+    spec_cases_replay("tests/unit/cases/chat.cases", 9, chat_trace_run);
 }
 
 static void test_cases_netstring(void **state)
 {
-    replay("tests/unit/cases/netstring.cases", netstring_trace_run);
+    spec_cases_replay("tests/unit/cases/netstring.cases", 7,
+                      netstring_trace_run);
 }
 
 /* ---- standalone API ---------------------------------------------------- */
