@@ -51,26 +51,31 @@ static size_t pending(const weft_conn *c)
 {
     size_t n = c->out ? evbuffer_get_length(c->out) : 0;
     if (c->r && c->r->feed_conn == c)
-        n += c->r->slice_len;
+        n += (size_t)(c->r->slice_end - c->r->slice_p);
     return n;
 }
 
 /* ---- echo fast path --------------------------------------------------- */
 
 /* A line echo writes back, line by line, the very bytes it is parsing.
- * Instead of one copy per write, such output is kept as one slice of the
- * input being fed and copied once when the feed returns (or before any
- * other output, so the order never changes).  Returns true if [p, p+n)
+ * Instead of one copy per write, such output is kept as one slice
+ * [slice_p, slice_end) of the input being fed and handed to the socket (or
+ * copied) once when the feed returns, or before any other output, so the
+ * order never changes.  A feed starts with an empty slice at its first
+ * byte, and a flushed slice leaves an empty one where it ended, so a write
+ * that continues the input there joins it in a few instructions
+ * (slice_fast); slice_take is the general case.  Returns true if [p, p+n)
  * joined the slice: it lies in the fed input right after the slice (or
- * starts it), or is a short run of bytes equal to the input there (the
- * delimiter of send_line). */
+ * starts an empty one), or is a short run of bytes equal to the input
+ * there (the delimiter of send_line). */
 static bool slice_take(weft_conn *c, const char *p, size_t n)
 {
     weft_reactor *r = c->r;
     if (!r || r->feed_conn != c || !n || c->finished)
         return false;
-    const char *at = r->slice_len ? r->slice_p + r->slice_len : p;
-    uintptr_t lo = (uintptr_t)r->feed_p, hi = lo + r->feed_len;
+    const bool empty = r->slice_end == r->slice_p;
+    const char *at = empty ? p : r->slice_end;
+    uintptr_t lo = (uintptr_t)r->feed_p, hi = (uintptr_t)r->feed_end;
     uintptr_t a = (uintptr_t)at;
     if (a < lo || a > hi || n > hi - a)
         return false;
@@ -81,84 +86,86 @@ static bool slice_take(weft_conn *c, const char *p, size_t n)
             if (p[i] != at[i])
                 return false;
     }
-    if (!r->slice_len)
+    if (empty)
         r->slice_p = at;
-    r->slice_len += n;
+    r->slice_end = at + n;
     return true;
 }
 
 /* The common case of slice_take, inlined for the write calls: one write
  * of [p, p+n) followed by [d, d+dn) (a send_line's delimiter; dn may be 0)
- * that continues the slice exactly.  c->out must exist already (the slice
- * is copied into it), so a feed's first write takes the slow path. */
+ * that continues the slice exactly. */
 static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
                               const char *d, size_t dn)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || c->closing || !c->out || dn > 16)
+    if (!r || r->feed_conn != c || p != r->slice_end || c->closing)
         return false;
-    const char *at;
-    size_t room;
-    if (r->slice_len) {            /* the slice lies in the fed input */
-        at = r->slice_p + r->slice_len;
-        if (n && p != at)
-            return false;
-        room = (size_t)(r->feed_p + r->feed_len - at);
-    } else {
-        uintptr_t lo = (uintptr_t)r->feed_p, hi = lo + r->feed_len;
-        if ((uintptr_t)p < lo || (uintptr_t)p > hi)
-            return false;
-        at = p;
-        room = hi - (uintptr_t)p;
-    }
-    if (n + dn > room)
+    size_t room = (size_t)(r->feed_end - p);
+    if (n > room || dn > room - n)
         return false;
+    const char *at = p + n;
     if (dn == 2) {                 /* CRLF and the like */
         uint16_t x, y;
         memcpy(&x, d, 2);
-        memcpy(&y, at + n, 2);
+        memcpy(&y, at, 2);
         if (x != y)
             return false;
     } else {
         for (size_t i = 0; i < dn; i++)
-            if (d[i] != at[n + i])
+            if (d[i] != at[i])
                 return false;
     }
-    if (!r->slice_len)
-        r->slice_p = at;
-    r->slice_len += n + dn;
+    r->slice_end = at + dn;
     return true;
 }
 
-/* Copies the pending slice into c's output. */
+/* Hands the pending slice to c's output (or straight to the socket). */
 static void slice_flush(weft_conn *c)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || !r->slice_len)
-        return;
-    size_t n = r->slice_len;
-    r->slice_len = 0;
-    if (!c->out || c->finished)
+    if (!r || r->feed_conn != c || r->slice_end == r->slice_p)
         return;
     const char *p = r->slice_p;
-    /* Nothing queued before the slice (or a little, e.g. a line completed
-     * from the line buffer, which is not part of the input: written first):
-     * hand the slice to the socket now, as the flush after the callback
-     * would, and save copying it; only what the kernel does not take is
+    size_t n = (size_t)(r->slice_end - p);
+    r->slice_p = r->slice_end;
+    if (c->finished)
+        return;
+    /* Nothing queued before the slice, or a little (e.g. a line completed
+     * from the line buffer, which is not part of the input): hand both to
+     * the socket now in one call, as the flush after the callback would,
+     * and save copying the slice; only what the kernel does not take is
      * buffered.  Errors surface on the regular flush. */
     if (!c->mem) {
-        size_t q = evbuffer_get_length(c->out);
-        if (q > 0 && q <= DIRECT_MIN && evbuffer_write(c->out, c->fd) > 0)
-            q = evbuffer_get_length(c->out);
-        ssize_t k = q > 0 ? 0 : send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (k > 0) {
-            touch(c);
-            p += k;
-            n -= (size_t)k;
+        size_t q = c->out ? evbuffer_get_length(c->out) : 0;
+        struct evbuffer_iovec ev[4];
+        struct iovec iov[5];
+        int k = q ? evbuffer_peek(c->out, -1, NULL, ev, 4) : 0;
+        if (q <= DIRECT_MIN && k <= 4) {
+            for (int i = 0; i < k; i++) {
+                iov[i].iov_base = ev[i].iov_base;
+                iov[i].iov_len = ev[i].iov_len;
+            }
+            iov[k].iov_base = (void *)(uintptr_t)p;
+            iov[k].iov_len = n;
+            struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k + 1};
+            ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w > 0) {
+                touch(c);
+                size_t wq = (size_t)w < q ? (size_t)w : q;
+                if (wq)
+                    evbuffer_drain(c->out, wq);
+                p += (size_t)w - wq;
+                n -= (size_t)w - wq;
+            }
         }
     }
-    if (n && evbuffer_add(c->out, p, n) < 0)
+    if (!n)
+        return;
+    if (!c->out && !(c->out = evbuffer_new()))
         abort();                   /* like the other small adds below */
+    if (evbuffer_add(c->out, p, n) < 0)
+        abort();
 }
 
 static size_t high_mark(const weft_conn *c)
@@ -235,7 +242,8 @@ static void finish(weft_conn *c)
     c->finished = 1;
     c->closing = 1;
     if (c->r && c->r->feed_conn == c)
-        c->r->slice_len = 0;      /* output is dropped, the slice too */
+        c->r->slice_p = c->r->slice_end;  /* output is dropped, the slice
+                                             too */
     if (c->out) {
         evbuffer_free(c->out);
         c->out = NULL;
@@ -612,19 +620,33 @@ int weft_printf(weft_conn *c, const char *fmt, ...)
     return wrote(c);
 }
 
-int weft_send_line(weft_conn *c, const void *line, size_t len)
+static __attribute__((noinline)) int write_line_slow(weft_conn *c,
+                                                     const void *line,
+                                                     size_t len,
+                                                     const char *delim,
+                                                     size_t delim_len)
 {
-    if (slice_fast(c, line, len, c->delim, c->delim_len)) {
-        if (c->x)
-            wrote(c);
-        return 0;
-    }
     int rc = out_buf(c);
     if (rc)
         return rc;
-    if (out_add(c, line, len) || out_add(c, c->delim, c->delim_len))
+    if (out_add(c, line, len) || out_add(c, delim, delim_len))
         return WEFT_ENOMEM;
     return wrote(c);
+}
+
+int weft_write_line(weft_conn *c, const void *line, size_t len,
+                    const char *delim, size_t delim_len)
+{
+    /* An echo of the input line: the slice grows, nothing is copied (see
+     * weft_writev). */
+    if (!slice_fast(c, line, len, delim, delim_len))
+        return write_line_slow(c, line, len, delim, delim_len);
+    return c->x ? wrote(c) : 0;
+}
+
+int weft_send_line(weft_conn *c, const void *line, size_t len)
+{
+    return weft_write_line(c, line, len, c->delim, c->delim_len);
 }
 
 void weft_conn_set_delimiter(weft_conn *c, const char *delim, size_t len)
@@ -725,17 +747,17 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
     /* Feeds nest (a callback may make another connection read, e.g. over
      * memconn): the outer slice is flushed and its input remembered. */
     weft_conn *outer = NULL;
-    const char *outer_p = NULL;
-    size_t outer_len = 0;
+    const char *outer_p = NULL, *outer_end = NULL, *outer_slice = NULL;
     if (r) {
         if ((outer = r->feed_conn) != NULL)
             slice_flush(outer);
         outer_p = r->feed_p;
-        outer_len = r->feed_len;
+        outer_end = r->feed_end;
+        outer_slice = r->slice_end;
         r->feed_conn = c;
         r->feed_p = p;
-        r->feed_len = n;
-        r->slice_len = 0;
+        r->feed_end = p + n;
+        r->slice_p = r->slice_end = p;
     }
     c->in_feed = 1;
     if (pr->feed) {
@@ -750,8 +772,8 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
         slice_flush(c);
         r->feed_conn = outer;
         r->feed_p = outer_p;
-        r->feed_len = outer_len;
-        r->slice_len = 0;
+        r->feed_end = outer_end;
+        r->slice_p = r->slice_end = outer_slice;
     }
     return k;
 }

@@ -54,6 +54,12 @@ int weft_printf(weft_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Writes line + the connection's delimiter in one write (sendLine). */
 int weft_send_line(weft_conn *c, const void *line, size_t len);
+/* Writes line + delim in one write: weft_send_line with the delimiter
+ * given (generated NAME_send_line passes the current mode's).  Echoing the
+ * line being parsed, with its own delimiter, from a protocol callback
+ * copies nothing: the output is a slice of the input buffer. */
+int weft_write_line(weft_conn *c, const void *line, size_t len,
+                    const char *delim, size_t delim_len);
 /* Delimiter used by weft_send_line; generated parsers set it on every mode
  * switch.  The bytes are not copied: pass storage that outlives c.
  * Default "\r\n". */

@@ -152,13 +152,13 @@ struct weft_reactor {
     weft_timer *grace_timer;
     uint64_t rng;                  /* retry jitter */
     /* Echo fast path (conn.c): while feed_conn's protocol parses
-     * [feed_p, feed_p + feed_len), output that repeats the input bytes
-     * right after the slice grows the slice instead of being copied; the
-     * slice joins feed_conn's output before any other output and when the
-     * feed returns. */
+     * [feed_p, feed_end), output that repeats the input bytes right after
+     * the slice [slice_p, slice_end) grows the slice instead of being
+     * copied; the slice joins feed_conn's output before any other output
+     * and when the feed returns.  slice_end lies in [feed_p, feed_end]. */
     weft_conn *feed_conn;
-    const char *feed_p, *slice_p;
-    size_t feed_len, slice_len;
+    const char *feed_p, *feed_end;
+    const char *slice_p, *slice_end;
 };
 
 /* ---- cross-file helpers ------------------------------------------------ */

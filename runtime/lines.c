@@ -19,6 +19,13 @@
 
 #include "error.h"
 
+/* The delimiter scan uses SSE2 where the compiler offers it (always on
+ * x86-64); elsewhere a portable byte loop builds the same masks. */
+#if defined(__SSE2__) && !defined(WEFT_LINES_NO_SIMD)
+#define WEFT_LINES_SSE2 1
+#include <emmintrin.h>
+#endif
+
 /* A buffer above this size is freed once it is empty at the end of a feed. */
 #define SMALL_BUF 256
 
@@ -90,6 +97,7 @@ static void unshift(weft_lines *p, const char *d, size_t n)
     p->stat_copied += n + p->buf_len;
     p->buf_len += n;
     p->reparse = 1;
+    p->poked = 1;
     p->scanned = 0;
 }
 
@@ -269,54 +277,135 @@ static size_t line_straddle(weft_lines *p, const weft_mode *m,
     return win;
 }
 
+/* ---- the delimiter scan ------------------------------------------------- */
+
+/* Bit i of the result is set iff b[i] == c, for i < n (n <= 64); bits from
+ * n up are clear.  Reads only b[0..n).  With SSE2 (the x86-64 baseline) a
+ * full block costs four compares; a short block (the end of a chunk) is
+ * done 16 bytes at a time, then byte by byte. */
+static inline uint64_t eq_mask(const char *b, size_t n, char c)
+{
+    uint64_t mask = 0;
+    size_t i = 0;
+#ifdef WEFT_LINES_SSE2
+    const __m128i k = _mm_set1_epi8(c);
+    if (n == 64) {
+        uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)b), k));
+        uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(b + 16)), k));
+        uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(b + 32)), k));
+        uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(b + 48)), k));
+        return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+    }
+    for (; i + 16 <= n; i += 16)
+        mask |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(b + i)), k)) << i;
+#endif
+    for (; i < n; i++)
+        mask |= (uint64_t)(b[i] == c) << i;
+    return mask;
+}
+
 /* The hot path: complete lines inside d, passed zero-copy, one after the
  * other while nothing changes (no switch, pause, stop, clear, next).
  * Returns the bytes used; stops early at the first line it cannot finish
- * here. */
-static size_t line_run(weft_lines *p, const weft_mode *m,
-                       const char *d, size_t n)
+ * here.
+ *
+ * The scan looks for the delimiter's last byte 64 bytes at a time: one
+ * block gives a bit mask of candidates, and each candidate (lowest bit
+ * first) is checked against the rest of the delimiter, which lies in d
+ * before it (a line and its delimiter never start before s).  So a block
+ * of short lines costs one scan, not one memchr call per line.  Like
+ * memchr, the scan may look at up to a block beyond the line it ends up
+ * delivering; stat_searched counts the bytes up to each delimiter (and up
+ * to the end of the window when none is found), as a byte-wise search
+ * would.
+ *
+ * After a callback only p->poked is tested: every call that can end the
+ * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
+ * with `next` before its one line.  Values are re-read from m after a
+ * callback rather than kept across it (fewer registers to save).  DL is
+ * the delimiter length when it is 1 or 2 (the common cases, checked with
+ * constants), 0 for any length. */
+static inline __attribute__((always_inline)) const char *
+line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
+            size_t *tailp, const size_t DL)
 {
-    const size_t dl = m->delim_len;
-    const size_t lim = sat_add(m->max_line, dl);
-    const int last = (unsigned char)m->delim[dl - 1];
-    const char first = m->delim[0];
-    void (*const fn)(weft_lines *, const char *, size_t) = m->line;
-    const char *s = d, *const end = d + n, *from = d;
-    uint64_t searched = 0;
-    while (s < end) {
-        size_t avail = (size_t)(end - s);
-        size_t win = avail < lim ? avail : lim;
-        const char *hit = memchr(from, last, win - (size_t)(from - s));
-        if (!hit) {
-            searched += win - (size_t)(from - s);
-            break;
-        }
-        searched += (size_t)(hit - from) + 1;
-        size_t used = (size_t)(hit - s) + 1;  /* line + delimiter */
-        if (dl > 1 && (used < dl || hit[1 - (ptrdiff_t)dl] != first
-                       || (dl > 2 && memcmp(hit + 1 - dl, m->delim, dl - 1)))) {
-            from = hit + 1;                   /* not a delimiter: go on */
-            if (from == end)
-                break;
+    const size_t dl = DL ? DL : m->delim_len;
+    const char *s = d, *const end = d + n;
+    const char *blk = d;                  /* block the mask describes */
+    uint64_t mask = eq_mask(blk, n < 64 ? n : 64, m->delim[dl - 1]);
+
+    p->switched = 0;
+    p->poked = m->next >= 0;              /* `next`: stop after one line */
+    for (;;) {
+        if (!mask) {
+            blk += 64;
+            /* No delimiter ends in [s, blk): stop when the line is over
+             * its limit already, or the input ends. */
+            const size_t lim = sat_add(m->max_line, dl);
+            if (blk >= end || (size_t)(blk - s) >= lim) {
+                size_t avail = (size_t)(end - s);
+                *tailp = avail < lim ? avail : lim;
+                return s;
+            }
+            size_t left = (size_t)(end - blk);
+            mask = eq_mask(blk, left < 64 ? left : 64, m->delim[dl - 1]);
             continue;
         }
-        p->switched = 0;
-        p->acted = 1;
-        if (fn)
-            fn(p, s, used - dl);
-        s = hit + 1;
-        from = s;
-        if (p->switched | p->stopped)
-            break;
-        if (m->next >= 0) {             /* also after pause and clear */
-            enter(p, m->next, 0);
-            break;
+        const char *hit = blk + (unsigned)__builtin_ctzll(mask);
+        mask &= mask - 1;
+        size_t used = (size_t)(hit - s) + 1;  /* line + delimiter */
+        if (DL == 2) {
+            if (used < 2 || hit[-1] != m->delim[0])
+                continue;                     /* not a delimiter: go on */
+        } else if (DL != 1) {
+            if (used < dl || memcmp(hit + 1 - dl, m->delim, dl - 1))
+                continue;
         }
-        if (p->paused | p->discard | p->reparse)
-            break;
+        if (used - dl > m->max_line) {        /* too long: line_step */
+            *tailp = sat_add(m->max_line, dl);
+            return s;
+        }
+        const char *line = s;
+        s = hit + 1;
+        if (m->line)
+            m->line(p, line, used - dl);
+        if (__builtin_expect(p->poked, 0)) {
+            bool once = m->next >= 0;
+            bool halt = p->switched | p->stopped | p->paused | p->discard
+                        | p->reparse;
+            if (!once && !halt) {             /* e.g. paused and resumed */
+                p->poked = 0;
+                continue;
+            }
+            if (once && !(p->switched | p->stopped))
+                enter(p, m->next, 0);         /* also after pause, clear */
+            *tailp = 0;
+            return s;
+        }
     }
-    p->stat_searched += searched;
-    return (size_t)(s - d);
+}
+
+/* Out of line, so the loop has the callee-saved registers to itself.
+ * Returns where the lines it delivered end; *tail: bytes searched after
+ * that. */
+static __attribute__((noinline)) const char *line_run(weft_lines *p,
+                                                      const weft_mode *m,
+                                                      const char *d,
+                                                      size_t n, size_t *tail)
+{
+    switch (m->delim_len) {
+    case 1:
+        return line_run_dl(p, m, d, n, tail, 1);
+    case 2:
+        return line_run_dl(p, m, d, n, tail, 2);
+    default:
+        return line_run_dl(p, m, d, n, tail, 0);
+    }
 }
 
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */
@@ -334,7 +423,13 @@ static size_t line_step(weft_lines *p, const weft_mode *m,
     }
     if (p->buf_len)
         return line_straddle(p, m, d, n);
-    size_t k = line_run(p, m, d, n);
+    /* line_run returns a pointer, so it need not keep d in a register
+     * across its callbacks. */
+    size_t tail;
+    size_t k = (size_t)(line_run(p, m, d, n, &tail) - d);
+    if (k)
+        p->acted = 1;
+    p->stat_searched += (uint64_t)k + tail;
     if (k || p->acted)
         return k;                   /* delivered lines; the loop goes on */
     /* No complete line at the start of d: it is too long or partial. */
@@ -734,6 +829,7 @@ void weft_lines_set_mode(weft_lines *p, int mode, uint64_t count)
     }
     enter(p, mode, count);
     p->switched = 1;
+    p->poked = 1;
 }
 
 int weft_lines_mode(const weft_lines *p)
@@ -744,6 +840,7 @@ int weft_lines_mode(const weft_lines *p)
 void weft_lines_pause(weft_lines *p)
 {
     p->paused = 1;
+    p->poked = 1;
 }
 
 void weft_lines_resume(weft_lines *p)
@@ -763,6 +860,7 @@ bool weft_lines_paused(const weft_lines *p)
 void weft_lines_stop(weft_lines *p)
 {
     p->stopped = 1;
+    p->poked = 1;
 }
 
 void weft_lines_fail(weft_lines *p, int code, const char *text)
@@ -772,6 +870,7 @@ void weft_lines_fail(weft_lines *p, int code, const char *text)
         p->error_text = text ? text : weft_strerror(code);
     }
     p->stopped = 1;
+    p->poked = 1;
 }
 
 int weft_lines_error(const weft_lines *p)
@@ -787,6 +886,7 @@ const char *weft_lines_error_text(const weft_lines *p)
 void weft_lines_clear(weft_lines *p)
 {
     p->discard = 1;
+    p->poked = 1;
     drop_held(p);
 }
 

@@ -1,10 +1,12 @@
 /* lines.h — the line/raw driver shared by every generated parser
  * (Twisted's LineReceiver, generalised to many modes).
  *
- * The driver owns the mode machine: it finds delimiters with memchr/memmem
- * (remembering how far the last search got, so a slow line costs linear
- * time), enforces max_line, counts raw blocks, checks trailers, finds the
- * end of until-delimiter blocks, and honours pause, stop and mode switches
+ * The driver owns the mode machine: it finds line delimiters with a block
+ * scan (64 bytes at a time, SSE2 on x86-64, a bit per candidate byte) and
+ * end marks with memmem (remembering how far the last search got, so a
+ * slow line costs linear time), enforces max_line, counts raw blocks,
+ * checks trailers, finds the end of until-delimiter blocks, and honours
+ * pause, stop and mode switches
  * made from inside any callback at the very next byte.  It knows nothing
  * about sockets: weft_lines_feed() works on any buffer, so the same parser
  * serves libweft, another event loop, tests and fuzzers.
@@ -137,6 +139,9 @@ struct weft_lines {
                                      line; UNTIL: dropping data over the cap */
     unsigned ended : 1;           /* COUNTED: block done, no next mode */
     unsigned acted : 1;           /* a callback event fired in this step */
+    unsigned char poked;          /* set by every call that may end a run of
+                                     lines (set_mode, pause, stop, fail,
+                                     clear): the hot loop tests only this */
     void (*on_resume)(weft_lines *p);   /* set by the libweft glue */
     /* Work counters, for tests and benchmarks: bytes examined by delimiter
      * and end-mark searches, and bytes copied into buf.  Both grow linearly

@@ -10,6 +10,9 @@ server CPU-second.
 
 Last line:
 RESULT bench=echo weft=<lines/s> peer=raw-echo:<lines/s> ratio=<weft/raw> unit=lines/s
+
+On a loaded machine, bench/echo/callgrind gives a steadier figure: the
+servers' instructions per echoed line under callgrind.
 """
 import argparse
 import os
