@@ -281,9 +281,22 @@ static size_t line_run(weft_lines *p, const weft_mode *m,
     const int last = (unsigned char)m->delim[dl - 1];
     const char first = m->delim[0];
     void (*const fn)(weft_lines *, const char *, size_t) = m->line;
+    size_t (*const fused)(weft_lines *, const char *, size_t) = m->fused;
     const char *s = d, *const end = d + n, *from = d;
     uint64_t searched = 0;
     while (s < end) {
+        if (fused && from == s) {
+            /* The line's own grammar finds its end in the same pass. */
+            p->switched = 0;
+            size_t used = fused(p, s, (size_t)(end - s));
+            if (used) {
+                p->acted = 1;
+                searched += used;
+                s += used;
+                from = s;
+                goto delivered;
+            }
+        }
         size_t avail = (size_t)(end - s);
         size_t win = avail < lim ? avail : lim;
         const char *hit = memchr(from, last, win - (size_t)(from - s));
@@ -306,6 +319,7 @@ static size_t line_run(weft_lines *p, const weft_mode *m,
             fn(p, s, used - dl);
         s = hit + 1;
         from = s;
+    delivered:
         if (p->switched | p->stopped)
             break;
         if (m->next >= 0) {             /* also after pause and clear */

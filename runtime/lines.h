@@ -109,6 +109,15 @@ typedef struct weft_mode {
     /* Raw modes: data in the chunks it arrived in, then the end event. */
     void (*raw)(weft_lines *p, const char *data, size_t len);
     void (*raw_end)(weft_lines *p);
+    /* LINE, optional: one pass that both finds and parses the line at the
+     * start of data (n > 0 bytes, none of a partial line before them),
+     * looking at no more than max_line + delim_len bytes.  If that line
+     * is complete and well-formed it is delivered exactly as `line` would
+     * deliver it and the bytes used (line + delimiter) are returned;
+     * otherwise nothing is called and 0 is returned, and the driver
+     * handles the line the usual way (delimiter search, then `line`), so
+     * a partial, over-long or mismatching line behaves as without it. */
+    size_t (*fused)(weft_lines *p, const char *data, size_t n);
 } weft_mode;
 
 /* Parser state; embed it, but touch fields only through the functions. */

@@ -383,12 +383,34 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* --count NAME N: N passes of one parser and nothing else, for counting
+ * instructions (valgrind --tool=callgrind); run it twice with different N
+ * and the difference over the requests parsed is the cost per request
+ * without the set-up. */
+static int count_only(const char *name, long n, const char *const *names,
+                      int (*const *passes)(void), int npass)
+{
+    for (int k = 0; k < npass; k++) {
+        if (strcmp(names[k], name) != 0)
+            continue;
+        for (long i = 0; i < n; i++)
+            if (passes[k]() < 0) {
+                fprintf(stderr, "parse failed\n");
+                return 1;
+            }
+        return 0;
+    }
+    fprintf(stderr, "parse_bench: no parser '%s'\n", name);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 3;
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
-    if (rounds < 1 || rounds > 99 || seconds <= 0) {
-        fprintf(stderr, "usage: parse_bench [ROUNDS [SECONDS]]\n");
+    int counting = argc == 4 && strcmp(argv[1], "--count") == 0;
+    if (!counting && (rounds < 1 || rounds > 99 || seconds <= 0)) {
+        fprintf(stderr, "usage: parse_bench [ROUNDS [SECONDS]] | --count NAME N\n");
         return 2;
     }
     for (size_t i = 0; i < NREQ; i++)
@@ -401,7 +423,8 @@ int main(int argc, char **argv)
         memcpy(corpus + off, corpus_reqs[i], req_len[i]);
         off += req_len[i];
     }
-    printf("corpus: %zu requests, %zu bytes\n", NREQ, corpus_len);
+    if (!counting)
+        printf("corpus: %zu requests, %zu bytes\n", NREQ, corpus_len);
 
     weft_init();
     hp_init();
@@ -414,9 +437,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    static const char *names[] = {"weft", "picohttpparser", "http-parser",
-                                  "weft-stream"};
-    int (*passes[])(void) = {weft_pass, pico_pass, hp_pass, weft_stream_pass};
+    static const char *const names[] = {"weft", "picohttpparser",
+                                        "http-parser", "weft-stream"};
+    int (*const passes[])(void) = {weft_pass, pico_pass, hp_pass,
+                                   weft_stream_pass};
+    if (counting) {
+        int rc = count_only(argv[2], atol(argv[3]), names, passes, 4);
+        wh_parser_free(&wp);
+        free(corpus);
+        return rc;
+    }
     double res[4][99];
     for (int r = 0; r < rounds; r++)
         for (int k = 0; k < 4; k++) {
