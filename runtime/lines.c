@@ -283,9 +283,10 @@ static size_t line_run(weft_lines *p, const weft_mode *m,
     void (*const fn)(weft_lines *, const char *, size_t) = m->line;
     size_t (*const fused)(weft_lines *, const char *, size_t) = m->fused;
     const char *s = d, *const end = d + n, *from = d;
+    const char *fused_end = NULL;   /* where `fused` stopped short */
     uint64_t searched = 0;
     while (s < end) {
-        if (fused && from == s) {
+        if (fused && from == s && s != fused_end) {
             /* The line's own grammar finds its end in the same pass. */
             p->switched = 0;
             size_t used = fused(p, s, (size_t)(end - s));
@@ -293,7 +294,7 @@ static size_t line_run(weft_lines *p, const weft_mode *m,
                 p->acted = 1;
                 searched += used;
                 s += used;
-                from = s;
+                from = fused_end = s;
                 goto delivered;
             }
         }

@@ -113,10 +113,13 @@ typedef struct weft_mode {
      * start of data (n > 0 bytes, none of a partial line before them),
      * looking at no more than max_line + delim_len bytes.  If that line
      * is complete and well-formed it is delivered exactly as `line` would
-     * deliver it and the bytes used (line + delimiter) are returned;
-     * otherwise nothing is called and 0 is returned, and the driver
-     * handles the line the usual way (delimiter search, then `line`), so
-     * a partial, over-long or mismatching line behaves as without it. */
+     * deliver it, and so are the complete well-formed lines after it
+     * while the hook likes (it stops after a line when weft__lines_halted
+     * or the mode has a next); it returns the bytes used (lines and their
+     * delimiters).  At the first line it cannot take it stops, having
+     * called nothing for that line, and the driver handles that line the
+     * usual way (delimiter search, then `line`), so a partial, over-long
+     * or mismatching line behaves as without the hook. */
     size_t (*fused)(weft_lines *p, const char *data, size_t n);
 } weft_mode;
 
@@ -153,6 +156,14 @@ struct weft_lines {
     uint64_t stat_searched;
     uint64_t stat_copied;
 };
+
+/* For a mode's `fused` hook that delivers several lines in a row: true
+ * when the last callback did anything the driver must see first (switch,
+ * stop, pause, clear); the hook then returns. */
+static inline bool weft__lines_halted(const weft_lines *p)
+{
+    return p->switched | p->stopped | p->paused | p->discard | p->reparse;
+}
 
 /* ---- public API ------------------------------------------------------- */
 
