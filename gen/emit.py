@@ -31,6 +31,12 @@ def _cstr(data):
     return ''.join(out)
 
 
+def _ragel_bytes(data):
+    """bytes -> a Ragel concatenation of byte values, e.g. ( 13 10 ): exact
+    for any byte, NUL and non-ASCII included."""
+    return '( %s )' % ' '.join(str(b) for b in data)
+
+
 def _readable(data):
     """bytes -> "..." with the spec's escapes, for comments."""
     names = {13: '\\r', 10: '\\n', 9: '\\t', 0: '\\0', 34: '\\"',
@@ -75,6 +81,7 @@ def env():
             trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True, autoescape=False)
         _env.filters['cstr'] = _cstr
+        _env.filters['ragel_bytes'] = _ragel_bytes
     return _env
 
 

@@ -66,13 +66,16 @@ def _table(name, members):
             % (name, ',\n\t'.join(rows)))
 
 
-def _loop(table, sid):
+def _loop(table, sid, tail_label):
     # Eight bytes at a time while more than eight remain: one mask of eight
     # lookups, and where it has a hole the first byte outside the set is
     # its lowest clear bit.  Then one by one.  p never passes pe, and
     # reaching it ends the run as Ragel does.
     mask = ' | '.join('(unsigned)%s[p[%d]] << %d' % (table, i, i)
                       for i in range(8))
+    label = ''
+    if tail_label:
+        label = '#if defined(__SSE2__)\n%s:\n#endif\n' % tail_label
     return ('\twhile ( pe - p > 8 ) {{\n'
             '\t\tunsigned weft_m = ' + mask + ';\n'
             '\t\tif ( weft_m != 0xffu ) {{\n'
@@ -80,11 +83,118 @@ def _loop(table, sid):
             '\t\t\tbreak;\n'
             '\t\t}}\n'
             '\t\tp += 8;\n'
-            '\t}}\n'
+            '\t}}\n' + label +
             '\twhile ( {t}[(*p)] ) {{\n'
             '\t\tif ( ++p == pe )\n'
             '\t\t\tgoto _test_eof{n};\n'
             '\t}}\n').format(t=table, n=sid)
+
+
+def ranges(members):
+    """Sorted byte set -> [(lo, hi), ...], maximal runs."""
+    out = []
+    for b in sorted(members):
+        if out and out[-1][1] == b - 1:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((b, b))
+    return out
+
+
+# Byte ranges an SSE2 test may check at once (each costs two or three
+# instructions per 16 bytes).
+MAX_RANGES = 4
+
+
+def _cost(rs):
+    """Instructions to test these ranges: one compare for a single byte,
+    two for a range touching 0 or 255, three for the others."""
+    return sum(1 if lo == hi else 2 if lo == 0 or hi == 255 else 3
+               for lo, hi in rs)
+
+
+def _weight(r):
+    """How much of typical protocol text a range covers: letters, digits
+    and - _ . / count, anything else a little."""
+    text = set(range(48, 58)) | set(range(65, 91)) | set(range(97, 123)) \
+        | set(b'-_./')
+    return sum(1.0 if b in text else 0.1 for b in range(r[0], r[1] + 1))
+
+
+def vector_test(members):
+    """(ranges, exact, inside) for the 16-byte SSE2 loop of a run over
+    members: test `ranges` (inside: bytes of the set; else bytes outside
+    it).  exact is False when the set has too many ranges either way and
+    only the MAX_RANGES heaviest of its own are tested: a subset, so the
+    loop still never skips a byte outside the set, and the table loop
+    after it goes on exactly."""
+    mine = ranges(members)
+    other = ranges(set(range(256)) - set(members))
+    if not other:
+        return [], True, False          # every byte: no test needed
+    if len(mine) <= MAX_RANGES and _cost(mine) <= _cost(other):
+        return mine, True, True
+    if len(other) <= MAX_RANGES:
+        return other, True, False
+    best = sorted(mine, key=lambda r: (-_weight(r), r))[:MAX_RANGES]
+    return sorted(best), False, True
+
+
+def _range_expr(lo, hi):
+    c = lambda v: '_mm_set1_epi8((char)%d)' % (v if v < 128 else v - 256)
+    if lo == hi:
+        return '_mm_cmpeq_epi8(weft_x, %s)' % c(lo)
+    if lo == 0:
+        return '_mm_cmpeq_epi8(_mm_min_epu8(weft_x, %s), weft_x)' % c(hi)
+    if hi == 255:
+        return '_mm_cmpeq_epi8(_mm_max_epu8(weft_x, %s), weft_x)' % c(lo)
+    return ('_mm_cmpeq_epi8(_mm_min_epu8(_mm_sub_epi8(weft_x, %s), %s), '
+            '_mm_sub_epi8(weft_x, %s))' % (c(lo), c(hi - lo), c(lo)))
+
+
+def _vector_loop(members, sid):
+    # Sixteen bytes at a time while more than sixteen remain (SSE2, the
+    # x86-64 baseline): one compare per range, one mask; p stops at the
+    # first byte the test does not pass.  An exact test found the end of
+    # the run and jumps past the table loops; a subset hands that byte to
+    # the one-by-one loop (usually it ends the run: the test covers the
+    # bytes of the set that text is made of).
+    rs, exact, inside = vector_test(members)
+    if not rs:
+        return ''                       # only pe ends the run: tables do
+    stop = '\t\t\tgoto weft_run%d_%s;\n' % (sid, 'end' if exact else 'tail')
+    terms = [_range_expr(lo, hi) for lo, hi in rs]
+    expr = terms[0]
+    for t in terms[1:]:
+        expr = '_mm_or_si128(%s,\n\t\t\t%s)' % (expr, t)
+    what = ', '.join(('%d' % lo) if lo == hi else '%d..%d' % (lo, hi)
+                     for lo, hi in rs)
+    note = ('bytes %s %s' % ('in' if inside else 'outside the set:', what)
+            + ('' if exact else ' (part of the set)'))
+    if inside:
+        test = ('\t\tif ( weft_v != 0xffffu ) {\n'
+                '\t\t\tp += __builtin_ctz(~weft_v);\n')
+    else:
+        test = ('\t\tif ( weft_v != 0 ) {\n'
+                '\t\t\tp += __builtin_ctz(weft_v);\n')
+    return ('#if defined(__SSE2__)\n'
+            '\twhile ( pe - p > 16 ) {\n'
+            '\t\t/* ' + note + ' */\n'
+            '\t\t__m128i weft_x = _mm_loadu_si128('
+            '(const __m128i *)(const void *)p);\n'
+            '\t\tunsigned weft_v = (unsigned)_mm_movemask_epi8(' + expr
+            + ');\n' + test + stop +
+            '\t\t}\n'
+            '\t\tp += 16;\n'
+            '\t}\n'
+            '#endif\n')
+
+
+def _end_label(members, sid):
+    rs, exact, _ = vector_test(members)
+    if not rs or not exact:
+        return ''
+    return '#if defined(__SSE2__)\nweft_run%d_end:\n#endif\n' % sid
 
 
 def add_run_loops(c_text, xml_text, out_name):
@@ -106,7 +216,11 @@ def add_run_loops(c_text, xml_text, out_name):
                 continue                  # not the expected shape: leave it
             table = '%s__run%d' % (machine, sid)
             cut = seg.index(head) + len(head) - len('case %d:\n' % sid)
-            seg = seg[:cut] + _loop(table, sid) + seg[cut:]
+            rs, exact, _ = vector_test(members)
+            tail = 'weft_run%d_tail' % sid if rs and not exact else None
+            seg = (seg[:cut] + _vector_loop(members, sid)
+                   + _loop(table, sid, tail) + _end_label(members, sid)
+                   + seg[cut:])
             tables.append(_table(table, set(members)))
         if tables:
             seg = ('/* Bytes of the self-loop of a state, skipped in a run'

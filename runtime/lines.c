@@ -330,6 +330,23 @@ static inline uint64_t eq_mask(const char *b, size_t n, char c)
  * callback rather than kept across it (fewer registers to save).  DL is
  * the delimiter length when it is 1 or 2 (the common cases, checked with
  * constants), 0 for any length. */
+/* After a callback poked the run: true if it ends here (a switch, stop,
+ * pause or clear, or the mode's `next`, which it enters unless the
+ * callback switched or stopped); false to go on (e.g. paused and resumed
+ * in the callback). */
+static inline bool run_ends(weft_lines *p, const weft_mode *m)
+{
+    bool once = m->next >= 0;
+    bool halt = p->switched | p->stopped | p->paused | p->discard | p->reparse;
+    if (!once && !halt) {
+        p->poked = 0;
+        return false;
+    }
+    if (once && !(p->switched | p->stopped))
+        enter(p, m->next, 0);             /* also after pause, clear */
+    return true;
+}
+
 static inline __attribute__((always_inline)) const char *
 line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
             size_t *tailp, const size_t DL)
@@ -337,10 +354,13 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
     const size_t dl = DL ? DL : m->delim_len;
     const char *s = d, *const end = d + n;
     const char *blk = d;                  /* block the mask describes */
-    uint64_t mask = eq_mask(blk, n < 64 ? n : 64, m->delim[dl - 1]);
+    uint64_t mask;
 
     p->switched = 0;
     p->poked = m->next >= 0;              /* `next`: stop after one line */
+    if (m->fused)
+        goto line_start;
+    mask = eq_mask(blk, n < 64 ? n : 64, m->delim[dl - 1]);
     for (;;) {
         if (!mask) {
             blk += 64;
@@ -374,19 +394,27 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
         s = hit + 1;
         if (m->line)
             m->line(p, line, used - dl);
-        if (__builtin_expect(p->poked, 0)) {
-            bool once = m->next >= 0;
-            bool halt = p->switched | p->stopped | p->paused | p->discard
-                        | p->reparse;
-            if (!once && !halt) {             /* e.g. paused and resumed */
-                p->poked = 0;
-                continue;
-            }
-            if (once && !(p->switched | p->stopped))
-                enter(p, m->next, 0);         /* also after pause, clear */
+        if (__builtin_expect(p->poked, 0) && run_ends(p, m)) {
             *tailp = 0;
             return s;
         }
+        if (!m->fused)
+            continue;
+    line_start:
+        /* The line's own grammar finds its end in the same pass (and may
+         * deliver the lines after it too).  Where it stops short, the scan
+         * takes that line: the hook is not asked twice at one place. */
+        if (s < end) {
+            size_t k = m->fused(p, s, (size_t)(end - s));
+            s += k;
+            if (k && p->poked && run_ends(p, m)) {
+                *tailp = 0;
+                return s;
+            }
+        }
+        blk = s;
+        mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
+                       m->delim[dl - 1]);
     }
 }
 

@@ -13,7 +13,9 @@
  *
  * Generated code supplies a table of weft_mode; each line mode's `line`
  * hook runs that mode's Ragel machine once over the complete line and calls
- * the user's typed callback.
+ * the user's typed callback.  A mode with a grammar also has a `fused` hook
+ * that finds and parses lines in one pass where they lie whole in the
+ * input; the driver tries it first and falls back to `line`.
  *
  * Memory: one line buffer per parser, allocated on first need and never
  * larger than the largest max_line + delimiter length of its modes (plus
@@ -111,6 +113,18 @@ typedef struct weft_mode {
     /* Raw modes: data in the chunks it arrived in, then the end event. */
     void (*raw)(weft_lines *p, const char *data, size_t len);
     void (*raw_end)(weft_lines *p);
+    /* LINE, optional: one pass that both finds and parses the line at the
+     * start of data (n > 0 bytes, none of a partial line before them),
+     * looking at no more than max_line + delim_len bytes of it.  If that
+     * line is complete and well-formed it is delivered exactly as `line`
+     * would deliver it, and so may the complete lines after it be (the
+     * hook must stop after a line when weft__lines_halted() or when the
+     * mode has a next).  Returns the bytes used (lines and delimiters).
+     * At the first line it cannot take it stops, having called nothing
+     * for that line, and the driver handles that line the usual way
+     * (delimiter search, then `line`), so a partial, over-long or
+     * mismatching line behaves as without the hook. */
+    size_t (*fused)(weft_lines *p, const char *data, size_t n);
 } weft_mode;
 
 /* Parser state; embed it, but touch fields only through the functions. */
@@ -149,6 +163,15 @@ struct weft_lines {
     uint64_t stat_searched;
     uint64_t stat_copied;
 };
+
+/* For a mode's `fused` hook that delivers several lines in a row: true
+ * when the last callback did anything the driver must see first (switch,
+ * stop, pause, clear); the hook then returns. */
+static inline bool weft__lines_halted(const weft_lines *p)
+{
+    /* || of adjacent bit-fields compiles to one test of their word. */
+    return p->paused || p->stopped || p->discard || p->switched || p->reparse;
+}
 
 /* ---- public API ------------------------------------------------------- */
 

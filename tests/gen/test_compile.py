@@ -234,8 +234,10 @@ CASES = [
 
 class Behaviour(unittest.TestCase):
     """Compiles SPEC (protocol NAME) with DRIVER (HOOKS, then the trace
-    harness) and the runtime under ASan/UBSan; checks CASES."""
+    harness) and the runtime under ASan/UBSan (plus CFLAGS); checks
+    CASES."""
     NAME, SPEC, HOOKS, CASES = 'feat', FEATURE_SPEC, FEAT_HOOKS, CASES
+    CFLAGS = []
 
     @classmethod
     def setUpClass(cls):
@@ -252,7 +254,7 @@ class Behaviour(unittest.TestCase):
         rt = sorted(glob.glob(os.path.join(ROOT, 'runtime', '*.c')))
         san = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all',
                '-g']
-        cmd = [CC] + WARN + san + event_cflags() + [
+        cmd = [CC] + WARN + san + cls.CFLAGS + event_cflags() + [
             '-Wno-unused-parameter', '-I', os.path.join(ROOT, 'runtime'),
             '-I', d, os.path.join(d, 'driver.c'),
             os.path.join(d, cls.NAME + '.c')
@@ -362,6 +364,150 @@ class Runs(Behaviour):
         # token+ and the value's graph run each get a table and a loop.
         self.assertGreaterEqual(c.count('[256] = {'), 2)
         self.assertGreaterEqual(c.count('__builtin_ctz'), 2)
+
+
+FUSED_SPEC = r"""
+protocol fz;
+delimiter "\r\n";
+max_line 20;
+initial mode a : line {
+    match v:any*;
+    empty -> b;
+}
+mode b : line {
+    delimiter "xx";
+    match w:(any - "!")*;
+    empty;
+}
+"""
+
+FUSED_CASES = [
+    # The line ends at the first delimiter, though the grammar takes its
+    # bytes; "xx" overlaps itself.
+    (b'a\rb\r\r\n\n\r\r\n\r\naxxxbxxxxqxx',
+     'a v="a\\x0db\\x0d"\na v="\\x0a\\x0d"\na empty\nb w="a"\nb w="xb"\n'
+     'b empty\nb w="q"\nfinish 0\n'),
+    # max_line by position: 20 bytes pass, 21 do not.
+    (b'01234567890123456789\r\n',
+     'a v="01234567890123456789"\nfinish 0\n'),
+    (b'ok\r\n012345678901234567890\r\n', 'a v="ok"\ntoo_long a\nerror -11\n'),
+    (b'01234567890123456789\r\r\n', 'too_long a\nerror -11\n'),
+    # A mismatch between good lines gets the whole line.
+    (b'\r\nokxxa!bxxnot seen xx', 'a empty\nb w="ok"\nmismatch b "a!b"\n'
+     'error -12\n'),
+    (b'\r\nokxxlast', 'a empty\nb w="ok"\nfinish -12\n'),
+]
+
+
+class Fused(Behaviour):
+    """The fused pass (grammar + delimiter in one machine): first
+    delimiter wins, self-overlapping delimiters, max_line, empty lines,
+    mismatches and partial lines, at every split."""
+    NAME, SPEC, HOOKS, CASES = 'fz', FUSED_SPEC, '', FUSED_CASES
+
+    def test_fused_generated(self):
+        with open(os.path.join(self.tmp, 'fz.c')) as f:
+            c = f.read()
+        self.assertIn('.fused = fz__fused_a,', c)
+        self.assertIn('.fused = fz__fused_b,', c)
+
+
+WIDE_SPEC = r"""
+protocol wide;
+delimiter "\r\n";
+max_line 64;
+define token = (alnum | [!#$%&'*+.^_`|~\-])+;
+define vchar = graph | 128..255;
+initial mode kv : line {
+    match name:token ":" " "* value:(vchar ([ ]* vchar)*)? " "*;
+    empty -> path;
+}
+mode path : line {
+    match target:[!-~]+;
+}
+"""
+
+
+def _wide_cases():
+    cases = []
+    # A value run ending at every offset around one and two 16-byte steps.
+    for n in range(12, 38):
+        v = ''.join(chr(0x41 + i % 26) for i in range(n))
+        cases.append((('k:%s\r\n' % v).encode(),
+                      'kv name="k" value="%s"\nfinish 0\n' % v))
+    # The same for a class tested inside (the target) rather than outside
+    # (the value: any byte but controls, space and DEL).
+    for n in range(12, 38):
+        v = '/' + ''.join(chr(0x61 + i % 26) for i in range(n))
+        cases.append((('\r\n%s\r\n' % v).encode(),
+                      'kv empty\npath target="%s"\nfinish 0\n' % v))
+    # A byte outside the set at every place in a long value or target.
+    def show(v):
+        return ''.join(chr(b) if 0x20 <= b < 0x7f else '\\x%02x' % b
+                       for b in v)
+    for i in range(0, 40, 3):
+        for bad in (1, 0x7f, 0x20):
+            v = bytearray(b'v' * 40)
+            v[i] = bad
+            if bad == 0x20 and i not in (0, 39):
+                continue            # inner spaces belong to the value
+            want = ('mismatch kv "k:%s"\nerror -12\n' % show(v)
+                    if bad != 0x20 else
+                    'kv name="k" value="%s"\nfinish 0\n'
+                    % show(v).strip(' '))
+            cases.append((b'k:' + bytes(v) + b'\r\n', want))
+        v = bytearray(b'/' * 40)
+        v[i] = 0x80
+        cases.append((b'\r\n' + bytes(v) + b'\r\n',
+                      'kv empty\nmismatch path "%s"\nerror -12\n' % show(v)))
+    # Bytes above 127 belong to the value.
+    cases.append((b'k:' + bytes(range(0x80, 0x100)[:40]) + b'\r\n',
+                  'kv name="k" value="%s"\nfinish 0\n'
+                  % show(bytes(range(0x80, 0x100)[:40]))))
+    # Names: letters (the part of the token class the SSE2 test checks)
+    # and other token bytes ('|', '!', '~') after the first 16.
+    for name in ('abcdefghijklmnopqrstuvwxyz0123456789',
+                 'abcdefghijklmnopqrst|uvwxyz!0123~4567',
+                 'Accept-Encoding-With-A-Long-Name-1'):
+        cases.append((('%s: x y\r\n' % name).encode(),
+                      'kv name="%s" value="x y"\nfinish 0\n' % name))
+    cases.append((b'abcdefghijklmnopqrstu(vwxyz:v\r\n',
+                  'mismatch kv "abcdefghijklmnopqrstu(vwxyz:v"\n'
+                  'error -12\n'))
+    # max_line 64 by position, in the middle of a run.
+    v62 = 'x' * 62
+    cases.append((('k:%s\r\n' % v62).encode(),
+                   'kv name="k" value="%s"\nfinish 0\n' % v62))
+    cases.append((('k:%sx\r\n' % v62).encode(), 'too_long kv\nerror -11\n'))
+    # Several lines in one chunk, a tab ending a value (outside the set).
+    cases.append((b'a: 0123456789abcdefghij  \r\nb:\r\nc:1\t\r\n',
+                  'kv name="a" value="0123456789abcdefghij"\n'
+                  'kv name="b" value=""\nmismatch kv "c:1\\x09"\n'
+                  'error -12\n'))
+    return cases
+
+
+class Wide(Behaviour):
+    """Runs checked 16 bytes at a time (SSE2): ends at every offset, a
+    byte outside the set at every place, a test that covers only part
+    of the set (token), max_line inside a run, at every split."""
+    NAME, SPEC, HOOKS, CASES = 'wide', WIDE_SPEC, '', _wide_cases()
+
+    def test_vector_loops_generated(self):
+        with open(os.path.join(self.tmp, self.NAME + '.c')) as f:
+            c = f.read()
+        self.assertIn('_mm_movemask_epi8', c)
+        self.assertIn('(part of the set)', c)      # token: a subset
+        self.assertIn('bytes outside the set: 0..32, 127 */', c)  # value
+        self.assertIn('bytes in 33..126 */', c)    # target
+        self.assertIn('goto weft_run', c)
+
+
+class WideScalar(Wide):
+    """The same without SSE2: the table loops alone."""
+    NAME = 'wides'
+    SPEC = WIDE_SPEC.replace('protocol wide;', 'protocol wides;')
+    CFLAGS = ['-U__SSE2__']
 
 
 if __name__ == '__main__':
