@@ -309,27 +309,6 @@ static inline uint64_t eq_mask(const char *b, size_t n, char c)
     return mask;
 }
 
-/* The hot path: complete lines inside d, passed zero-copy, one after the
- * other while nothing changes (no switch, pause, stop, clear, next).
- * Returns the bytes used; stops early at the first line it cannot finish
- * here.
- *
- * The scan looks for the delimiter's last byte 64 bytes at a time: one
- * block gives a bit mask of candidates, and each candidate (lowest bit
- * first) is checked against the rest of the delimiter, which lies in d
- * before it (a line and its delimiter never start before s).  So a block
- * of short lines costs one scan, not one memchr call per line.  Like
- * memchr, the scan may look at up to a block beyond the line it ends up
- * delivering; stat_searched counts the bytes up to each delimiter (and up
- * to the end of the window when none is found), as a byte-wise search
- * would.
- *
- * After a callback only p->poked is tested: every call that can end the
- * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
- * with `next` before its one line.  Values are re-read from m after a
- * callback rather than kept across it (fewer registers to save).  DL is
- * the delimiter length when it is 1 or 2 (the common cases, checked with
- * constants), 0 for any length. */
 /* After a callback poked the run: true if it ends here (a switch, stop,
  * pause or clear, or the mode's `next`, which it enters unless the
  * callback switched or stopped); false to go on (e.g. paused and resumed
@@ -347,6 +326,29 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
     return true;
 }
 
+/* The hot path: complete lines inside d, passed zero-copy, one after the
+ * other while nothing changes (no switch, pause, stop, clear, next).
+ * Returns where the delivered lines end, stopping early at the first line
+ * it cannot finish here; *tailp: the bytes after that which it searched
+ * (0 if a callback ended the run).  A mode's `fused` hook, if any, is
+ * tried at each line start; where it stops short, the scan takes that
+ * line.
+ *
+ * The scan looks for the delimiter's last byte 64 bytes at a time: one
+ * block gives a bit mask of candidates, and each candidate (lowest bit
+ * first) is checked against the rest of the delimiter, which lies in d
+ * before it (a line and its delimiter never start before s).  So a block
+ * of short lines costs one scan, not one memchr call per line.  Like
+ * memchr, the scan may look at up to a block beyond the line it ends up
+ * delivering; the caller counts the bytes of the lines delivered, or the
+ * tail when there are none, in stat_searched.
+ *
+ * After a callback only p->poked is tested: every call that can end the
+ * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
+ * with `next` before its one line.  Values are re-read from m after a
+ * callback rather than kept across it (fewer registers to save).  DL is
+ * the delimiter length when it is 1 or 2 (the common cases, checked with
+ * constants), 0 for any length. */
 static inline __attribute__((always_inline)) const char *
 line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
             size_t *tailp, const size_t DL)
@@ -363,15 +365,16 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
     mask = eq_mask(blk, n < 64 ? n : 64, m->delim[dl - 1]);
     for (;;) {
         if (!mask) {
-            blk += 64;
-            /* No delimiter ends in [s, blk): stop when the line is over
-             * its limit already, or the input ends. */
+            /* No delimiter ends in [s, blk + 64): stop when the line is
+             * over its limit already, or the input ends (blk never passes
+             * end). */
             const size_t lim = sat_add(m->max_line, dl);
-            if (blk >= end || (size_t)(blk - s) >= lim) {
+            if ((size_t)(end - blk) <= 64 || (size_t)(blk + 64 - s) >= lim) {
                 size_t avail = (size_t)(end - s);
                 *tailp = avail < lim ? avail : lim;
                 return s;
             }
+            blk += 64;
             size_t left = (size_t)(end - blk);
             mask = eq_mask(blk, left < 64 ? left : 64, m->delim[dl - 1]);
             continue;
@@ -457,7 +460,8 @@ static size_t line_step(weft_lines *p, const weft_mode *m,
     size_t k = (size_t)(line_run(p, m, d, n, &tail) - d);
     if (k)
         p->acted = 1;
-    p->stat_searched += (uint64_t)k + tail;
+    /* After lines, the next turn searches the tail again: count it then. */
+    p->stat_searched += k ? (uint64_t)k : tail;
     if (k || p->acted)
         return k;                   /* delivered lines; the loop goes on */
     /* No complete line at the start of d: it is too long or partial. */

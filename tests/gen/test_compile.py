@@ -412,6 +412,29 @@ class Fused(Behaviour):
         self.assertIn('.fused = fz__fused_b,', c)
 
 
+# A union with captures, tracked by alt_N: its marker must not carry over
+# from one line to the next when the fused pass takes several lines.
+UNION_SPEC = r"""
+protocol un;
+delimiter "\n";
+initial mode a : line {
+    match (x:"a" "b" "c" | y:"q")? "a" "b" r:any*;
+}
+"""
+
+UNION_CASES = [
+    (b'abz\n', 'a x=- y=- r="z"\nfinish 0\n'),
+    (b'abcab\nabz\n', 'a x="a" y=- r=""\na x=- y=- r="z"\nfinish 0\n'),
+    (b'qab1\nab2\nabcab3\n', 'a x=- y="q" r="1"\na x=- y=- r="2"\n'
+     'a x="a" y=- r="3"\nfinish 0\n'),
+]
+
+
+class FusedUnion(Behaviour):
+    """A tracked union's alternative is forgotten between lines."""
+    NAME, SPEC, HOOKS, CASES = 'un', UNION_SPEC, '', UNION_CASES
+
+
 WIDE_SPEC = r"""
 protocol wide;
 delimiter "\r\n";
