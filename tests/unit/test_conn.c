@@ -23,22 +23,11 @@
 #include <event2/event.h>
 
 #include "weft.h"
+#include "run_until.h"
 
 static weft_reactor *R;
 
-static void deadline(void *arg)
-{
-    (void)arg;
-    fail_msg("test took too long");
-}
-
-#define RUN_UNTIL(cond)                                                     \
-    do {                                                                    \
-        weft_timer *t_ = weft_call_later(R, 20, deadline, NULL);            \
-        while (!(cond))                                                     \
-            event_base_loop(weft_reactor_base(R), EVLOOP_ONCE);             \
-        weft_timer_cancel(t_);                                              \
-    } while (0)
+#define RUN_UNTIL(cond) RUN_UNTIL_WITHIN(R, 20, cond)
 
 /* ---- shared state ----------------------------------------------------------- */
 

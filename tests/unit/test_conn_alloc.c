@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "weft.h"
+#include "run_until.h"
 
 #define ROUNDS 200
 #define SMALL 256              /* below every chain libevent allocates */
@@ -44,19 +45,7 @@ static weft_reactor *R;
 static int rounds;            /* replies the client has read */
 static int disconnects;
 
-static void deadline(void *arg)
-{
-    (void)arg;
-    fail_msg("test took too long");
-}
-
-#define RUN_UNTIL(cond)                                                     \
-    do {                                                                    \
-        weft_timer *t_ = weft_call_later(R, 20, deadline, NULL);            \
-        while (!(cond))                                                     \
-            event_base_loop(weft_reactor_base(R), EVLOOP_ONCE);             \
-        weft_timer_cancel(t_);                                              \
-    } while (0)
+#define RUN_UNTIL(cond) RUN_UNTIL_WITHIN(R, 20, cond)
 
 /* server: answers every "ping\n" with "pong\n" (not an echo of its input,
  * so the echo fast path does not apply), through the output buffer itself

@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "weft.h"
+#include "run_until.h"
 
 typedef struct {
     char part[512];        /* partial line between feeds */
@@ -263,12 +264,6 @@ static void test_memconn_bytewise(void **unused)
     for (size_t i = 1; i < sizeof script - 1; i++)
         cuts[nc++] = i;
     over_memconn(cuts, nc, false);
-}
-
-static void deadline(void *arg)
-{
-    (void)arg;
-    fail_msg("test took too long");
 }
 
 static void seen_disconnect(weft_conn *c, const weft_reason *r)

@@ -24,6 +24,7 @@
 #include <event2/dns.h>
 
 #include "weft.h"
+#include "run_until.h"
 #include "internal.h"
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -282,21 +283,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static void deadline(void *arg)
-{
-    (void)arg;
-    fail_msg("test took too long");
-}
-
 /* Runs the loop until `cond` holds; fails after 20 s (a generous bound
  * for an ASan build on a loaded machine; passing tests take far less). */
-#define RUN_UNTIL(cond)                                                     \
-    do {                                                                    \
-        weft_timer *t_ = weft_call_later(R, 20, deadline, NULL);            \
-        while (!(cond))                                                     \
-            event_base_loop(weft_reactor_base(R), EVLOOP_ONCE);             \
-        weft_timer_cancel(t_);                                              \
-    } while (0)
+#define RUN_UNTIL(cond) RUN_UNTIL_WITHIN(R, 20, cond)
 
 static void test_listen_tcp0_and_in_use(void **state)
 {

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "weft.h"
+#include "run_until.h"
 
 static weft_reactor *R;
 static int starts, stops, builds, refused_family, connects, disconnects;
@@ -22,19 +23,7 @@ static int started_connecting, failed, lost, lost_code, disc_code;
 static bool refuse_all;
 static weft_conn *last;
 
-static void deadline(void *arg)
-{
-    (void)arg;
-    fail_msg("test took too long");
-}
-
-#define RUN_UNTIL(cond)                                                     \
-    do {                                                                    \
-        weft_timer *t_ = weft_call_later(R, 10, deadline, NULL);            \
-        while (!(cond))                                                     \
-            event_base_loop(weft_reactor_base(R), EVLOOP_ONCE);             \
-        weft_timer_cancel(t_);                                              \
-    } while (0)
+#define RUN_UNTIL(cond) RUN_UNTIL_WITHIN(R, 10, cond)
 
 static void on_start(weft_factory *f)
 {
