@@ -34,6 +34,7 @@
 static bool settle(weft_conn *c, bool io);
 static bool end_conn(weft_conn *c, bool now);
 static void touch(weft_conn *c);
+static struct evbuffer *out_new(weft_conn *c);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -162,7 +163,7 @@ static void slice_flush(weft_conn *c)
     }
     if (!n)
         return;
-    if (!c->out && !(c->out = evbuffer_new()))
+    if (!c->out && !(c->out = out_new(c)))
         abort();                   /* like the other small adds below */
     if (evbuffer_add(c->out, p, n) < 0)
         abort();
