@@ -316,7 +316,7 @@ static inline uint64_t eq_mask(const char *b, size_t n, char c)
 static inline bool run_ends(weft_lines *p, const weft_mode *m)
 {
     bool once = m->next >= 0;
-    bool halt = p->switched | p->stopped | p->paused | p->discard | p->reparse;
+    bool halt = weft__lines_halted(p);
     if (!once && !halt) {
         p->poked = 0;
         return false;
