@@ -128,33 +128,28 @@ def socket_inodes(pid):
     return inodes
 
 
-def tcp_states(pid, remote_port):
-    """The TCP states (as in /proc/net/tcp) of process pid's sockets to
-    127.0.0.1:remote_port."""
+def tcp_rows(pid, remote_port):
+    """The /proc/net/tcp rows (split into fields) of process pid's sockets
+    to 127.0.0.1:remote_port."""
     inodes = socket_inodes(pid)
-    states = []
     want = "0100007F:%04X" % remote_port
     with open("/proc/net/tcp") as f:
         next(f)
-        for line in f:
-            fields = line.split()
-            if fields[2] == want and fields[9] in inodes:
-                states.append(int(fields[3], 16))
-    return states
+        return [fields for fields in map(str.split, f)
+                if fields[2] == want and fields[9] in inodes]
+
+
+def tcp_states(pid, remote_port):
+    """The TCP states (as in /proc/net/tcp) of process pid's sockets to
+    127.0.0.1:remote_port."""
+    return [int(fields[3], 16) for fields in tcp_rows(pid, remote_port)]
 
 
 def tcp_local_port(pid, remote_port):
     """The local port of process pid's TCP connection to
     127.0.0.1:remote_port, or None."""
-    inodes = socket_inodes(pid)
-    want = "0100007F:%04X" % remote_port
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[2] == want and fields[9] in inodes:
-                return int(fields[1].split(":")[1], 16)
-    return None
+    rows = tcp_rows(pid, remote_port)
+    return int(rows[0][1].split(":")[1], 16) if rows else None
 
 
 def pipe_bytes(fd):
