@@ -25,6 +25,7 @@
 #include <event2/buffer.h>
 
 #include "internal.h"
+#include "lines.h"
 
 #define DEFAULT_HIGH (64 * 1024)
 #define DEFAULT_LOW  (16 * 1024)
@@ -35,6 +36,7 @@ static bool settle(weft_conn *c, bool io);
 static bool end_conn(weft_conn *c, bool now);
 static void touch(weft_conn *c);
 static struct evbuffer *out_new(weft_conn *c);
+static size_t high_mark(const weft_conn *c);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -90,20 +92,55 @@ static bool slice_take(weft_conn *c, const char *p, size_t n)
     if (empty)
         r->slice_p = at;
     r->slice_end = at + n;
+    r->slice_lim = (uintptr_t)r->slice_end;   /* wrote() sets it again */
     return true;
+}
+
+/* Where the fast path may take the slice of c, the connection being fed
+ * (r->slice_lim, internal.h): a write that keeps the slice below it needs
+ * no bookkeeping at all.  It ends the input; while a producer is
+ * registered, it also keeps the output within the high-water mark, and
+ * nothing fits while the producer is paused or c is closing.  So wrote()'s
+ * check_marks would find nothing to do there, and touch() runs when the
+ * slice is flushed.  Called wherever the slice, the output or those
+ * settings change (writes: in wrote()). */
+static void slice_bound(weft_conn *c)
+{
+    weft_reactor *r = c->r;
+    if (!r || r->feed_conn != c)
+        return;
+    const struct weft__conn_extra *x = c->x;
+    const bool producer = x && x->pvt;
+    const uintptr_t end = (uintptr_t)r->slice_end;
+    size_t room = (size_t)(r->feed_end - r->slice_end);
+    if (c->closing || (producer && x->producer_paused)) {
+        r->slice_lim = end;                 /* nothing fits */
+        return;
+    }
+    if (producer) {
+        size_t q = pending(c), high = high_mark(c);
+        if (q > high) {
+            r->slice_lim = end;             /* check_marks must run */
+            return;
+        }
+        if (high - q < room)
+            room = high - q;
+    }
+    r->slice_lim = end + room + 1;
 }
 
 /* The common case of slice_take, inlined for the write calls: one write
  * of [p, p+n) followed by [d, d+dn) (a send_line's delimiter; dn may be 0)
- * that continues the slice exactly. */
+ * that continues the slice exactly and keeps it below slice_lim. */
 static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
                               const char *d, size_t dn)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || p != r->slice_end || c->closing)
+    if (!r || r->feed_conn != c || p != r->slice_end)
         return false;
-    size_t room = (size_t)(r->feed_end - p);
-    if (n > room || dn > room - n)
+    /* slice_lim >= slice_end; the slice may grow by room - 1 bytes. */
+    size_t room = (size_t)(r->slice_lim - (uintptr_t)p);
+    if (n >= room || dn >= room - n)
         return false;
     const char *at = p + n;
     if (dn == 2) {                 /* CRLF and the like */
@@ -122,7 +159,7 @@ static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
 }
 
 /* Hands the pending slice to c's output (or straight to the socket). */
-static void slice_flush(weft_conn *c)
+static void slice_move(weft_conn *c)
 {
     weft_reactor *r = c->r;
     if (!r || r->feed_conn != c || r->slice_end == r->slice_p)
@@ -132,6 +169,7 @@ static void slice_flush(weft_conn *c)
     r->slice_p = r->slice_end;
     if (c->finished)
         return;
+    touch(c);                   /* for the writes slice_fast took */
     /* Nothing queued before the slice, or a little (e.g. a line completed
      * from the line buffer, which is not part of the input): hand both to
      * the socket now in one call, as the flush after the callback would,
@@ -152,7 +190,6 @@ static void slice_flush(weft_conn *c)
             struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k + 1};
             ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w > 0) {
-                touch(c);
                 size_t wq = (size_t)w < q ? (size_t)w : q;
                 if (wq)
                     evbuffer_drain(c->out, wq);
@@ -167,6 +204,12 @@ static void slice_flush(weft_conn *c)
         abort();                   /* like the other small adds below */
     if (evbuffer_add(c->out, p, n) < 0)
         abort();
+}
+
+static void slice_flush(weft_conn *c)
+{
+    slice_move(c);
+    slice_bound(c);
 }
 
 static size_t high_mark(const weft_conn *c)
@@ -235,13 +278,25 @@ static void update_events(weft_conn *c)
     }
 }
 
+/* close or abort was called: no protocol callback but on_eof and
+ * on_disconnect runs from now on.  A bound parser (weft_conn_bind_lines)
+ * stops at once, so the line loop ends right after the callback that
+ * closed, with no check of its own after every callback. */
+static void mark_closing(weft_conn *c)
+{
+    c->closing = 1;
+    if (c->lines_bound)
+        weft_lines_stop((weft_lines *)(void *)c->state);
+    slice_bound(c);
+}
+
 /* Ends the transport: no more I/O.  Finalization follows at depth 0. */
 static void finish(weft_conn *c)
 {
     if (c->finished)
         return;
     c->finished = 1;
-    c->closing = 1;
+    mark_closing(c);
     if (c->r && c->r->feed_conn == c)
         c->r->slice_p = c->r->slice_end;  /* output is dropped, the slice
                                              too */
@@ -402,6 +457,7 @@ static bool check_marks(weft_conn *c)
     size_t n = pending(c);
     if (!x->producer_paused && n > high_mark(c)) {
         x->producer_paused = true;
+        slice_bound(c);
         c->depth++;
         x->pvt->pause_producing(c, x->parg);
         c->depth--;
@@ -409,6 +465,7 @@ static bool check_marks(weft_conn *c)
     }
     if (x->producer_paused && n <= low_mark(c)) {
         x->producer_paused = false;
+        slice_bound(c);
         c->depth++;
         x->pvt->resume_producing(c, x->parg);
         c->depth--;
@@ -522,6 +579,7 @@ static int wrote(weft_conn *c)
 {
     touch(c);
     check_marks(c);
+    slice_bound(c);
     if (c->depth == 0)
         settle(c, false);
     return 0;
@@ -561,11 +619,8 @@ static size_t write_direct(weft_conn *c, const void *data, size_t len)
 
 int weft_write(weft_conn *c, const void *data, size_t len)
 {
-    if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0)) {
-        if (c->x)
-            wrote(c);
-        return 0;
-    }
+    if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0))
+        return 0;                   /* nothing else to do (slice_bound) */
     if (c->closing)
         return WEFT_ECLOSED;
     size_t done = write_direct(c, data, len);
@@ -596,14 +651,14 @@ static __attribute__((noinline)) int writev_slow(weft_conn *c,
 
 int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
 {
-    /* A send_line echoing its input: no copy, and with no extra state
-     * (watermarks, producer, idle timeout) nothing else to do (depth > 0
-     * during a feed: settling happens when the feed's callback returns).
-     * The rest is out of line, so this path needs no stack frame. */
+    /* A send_line echoing its input: no copy, and below slice_lim nothing
+     * else to do (depth > 0 during a feed: settling happens when the
+     * feed's callback returns; see slice_bound).  The rest is out of line,
+     * so this path needs no stack frame. */
     if (iovcnt != 2 || !slice_fast(c, iov[0].iov_base, iov[0].iov_len,
                                    iov[1].iov_base, iov[1].iov_len))
         return writev_slow(c, iov, iovcnt);
-    return c->x ? wrote(c) : 0;
+    return 0;
 }
 
 int weft_printf(weft_conn *c, const char *fmt, ...)
@@ -642,7 +697,7 @@ int weft_write_line(weft_conn *c, const void *line, size_t len,
      * weft_writev). */
     if (!slice_fast(c, line, len, delim, delim_len))
         return write_line_slow(c, line, len, delim, delim_len);
-    return c->x ? wrote(c) : 0;
+    return 0;
 }
 
 int weft_send_line(weft_conn *c, const void *line, size_t len)
@@ -696,7 +751,10 @@ struct evbuffer *weft_conn_output(weft_conn *c)
         c->out = out_new(c);
     slice_flush(c);
     /* The caller adds bytes after this returns: flush them on the next
-     * loop turn, or when the current callback returns. */
+     * loop turn, or when the current callback returns.  Until the next
+     * write (wrote) the fast path does not know the output's size. */
+    if (c->r && c->r->feed_conn == c)
+        c->r->slice_lim = (uintptr_t)c->r->slice_end;
     if (c->depth == 0 && !c->mem && !c->finished)
         weft__reactor_queue_flush(c->r, c);
     return c->out;
@@ -710,7 +768,7 @@ static void close_with(weft_conn *c, int code, const char *text)
 {
     if (c->closing)
         return;
-    c->closing = 1;
+    mark_closing(c);
     c->code = code;
     if (text) {
         struct weft__conn_extra *x = extra(c);
@@ -759,6 +817,7 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
         r->feed_p = p;
         r->feed_end = p + n;
         r->slice_p = r->slice_end = p;
+        slice_bound(c);
     }
     c->in_feed = 1;
     if (pr->feed) {
@@ -775,6 +834,8 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
         r->feed_p = outer_p;
         r->feed_end = outer_end;
         r->slice_p = r->slice_end = outer_slice;
+        if (outer)
+            slice_bound(outer);
     }
     return k;
 }
@@ -948,6 +1009,7 @@ void weft_conn_set_watermarks(weft_conn *c, size_t high, size_t low)
     x->high = high;
     x->low = low <= high ? low : high;
     x->have_marks = true;
+    slice_bound(c);
     if (c->depth == 0)
         settle(c, false);
 }
@@ -958,8 +1020,19 @@ void weft_conn_set_producer(weft_conn *c, const weft_producer *vt, void *arg)
     x->pvt = vt;
     x->parg = arg;
     x->producer_paused = false;
+    slice_bound(c);
     if (c->depth == 0 && !c->finished)
         settle(c, false);
+}
+
+int weft_conn_bind_lines(weft_conn *c, weft_lines *l)
+{
+    if ((void *)l != (void *)c->state)
+        return WEFT_EINVAL;
+    c->lines_bound = 1;
+    if (c->closing)
+        weft_lines_stop(l);
+    return 0;
 }
 
 /* ---- accessors ----------------------------------------------------------- */

@@ -27,6 +27,7 @@ typedef struct weft_conn weft_conn;
 typedef struct weft_factory weft_factory;
 typedef struct weft_reactor weft_reactor;
 struct evbuffer;
+struct weft_lines;
 
 /* IPushProducer (Twisted's registerProducer(p, streaming=True)): called
  * when output crosses the watermarks.  There is no pull producer. */
@@ -90,6 +91,13 @@ void weft_abort(weft_conn *c);
 /* True once close or abort was called: no further protocol callback will
  * run except on_eof/on_disconnect. */
 bool weft_conn_closing(const weft_conn *c);
+/* For a protocol whose state starts with the weft_lines that parses its
+ * input (every generated parser; l must be weft_conn_state(c), else
+ * WEFT_EINVAL): close, close_reason and abort then stop l at once
+ * (weft_lines_stop), so the driver ends delivery right after the callback
+ * that closed, with no check of its own after every callback.  Also stops
+ * l now if c is closing already.  Generated glue calls it on connect. */
+int weft_conn_bind_lines(weft_conn *c, struct weft_lines *l);
 
 /* Stops reading from the peer (pauseProducing of the transport).  Bytes
  * already read stay buffered and are not delivered until resumed. */

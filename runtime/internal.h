@@ -92,6 +92,8 @@ struct weft_conn {
     unsigned finalized : 1;        /* on_disconnect ran */
     unsigned in_flushq : 1;        /* queued on the reactor's flush list */
     unsigned eof : 1;              /* the peer sent EOF */
+    unsigned lines_bound : 1;      /* state starts with a weft_lines that
+                                      close stops (weft_conn_bind_lines) */
     _Alignas(max_align_t) unsigned char state[]; /* proto->state_size */
 };
 
@@ -155,10 +157,16 @@ struct weft_reactor {
      * [feed_p, feed_end), output that repeats the input bytes right after
      * the slice [slice_p, slice_end) grows the slice instead of being
      * copied; the slice joins feed_conn's output before any other output
-     * and when the feed returns.  slice_end lies in [feed_p, feed_end]. */
+     * and when the feed returns.  slice_end lies in [feed_p, feed_end].
+     * slice_lim bounds the few-instruction path (slice_fast): a write may
+     * end the slice below it (strictly), where nothing else needs doing:
+     * the output stays within the high-water mark of a registered
+     * producer, which is not paused, and the connection is open (see
+     * slice_bound; any other write recomputes it). */
     weft_conn *feed_conn;
     const char *feed_p, *feed_end;
     const char *slice_p, *slice_end;
+    uintptr_t slice_lim;
 };
 
 /* ---- cross-file helpers ------------------------------------------------ */
