@@ -283,23 +283,35 @@ static size_t line_straddle(weft_lines *p, const weft_mode *m,
  * n up are clear.  Reads only b[0..n).  With SSE2 (the x86-64 baseline) a
  * full block costs four compares; a short block (the end of a chunk) is
  * done 16 bytes at a time, then byte by byte. */
+static inline uint64_t eq_mask64(const char *b, char c)
+{
+#ifdef WEFT_LINES_SSE2
+    const __m128i k = _mm_set1_epi8(c);
+    uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)b), k));
+    uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)(b + 16)), k));
+    uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)(b + 32)), k));
+    uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(const void *)(b + 48)), k));
+    return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+#else
+    uint64_t mask = 0;
+    for (size_t i = 0; i < 64; i++)
+        mask |= (uint64_t)(b[i] == c) << i;
+    return mask;
+#endif
+}
+
 static inline uint64_t eq_mask(const char *b, size_t n, char c)
 {
     uint64_t mask = 0;
     size_t i = 0;
+    if (n == 64)
+        return eq_mask64(b, c);
 #ifdef WEFT_LINES_SSE2
     const __m128i k = _mm_set1_epi8(c);
-    if (n == 64) {
-        uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)b), k));
-        uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)(b + 16)), k));
-        uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)(b + 32)), k));
-        uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)(b + 48)), k));
-        return m0 | m1 << 16 | m2 << 32 | m3 << 48;
-    }
     for (; i + 16 <= n; i += 16)
         mask |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
             _mm_loadu_si128((const __m128i *)(const void *)(b + i)), k)) << i;
@@ -326,6 +338,14 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
     return true;
 }
 
+/* A LINE mode without a `line` hook: its lines are dropped. */
+static void no_line(weft_lines *p, const char *line, size_t len)
+{
+    (void)p;
+    (void)line;
+    (void)len;
+}
+
 /* The hot path: complete lines inside d, passed zero-copy, one after the
  * other while nothing changes (no switch, pause, stop, clear, next).
  * Returns where the delivered lines end, stopping early at the first line
@@ -344,65 +364,85 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
  * tail when there are none, in stat_searched.
  *
  * After a callback only p->poked is tested: every call that can end the
- * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
- * with `next` before its one line.  Values are re-read from m after a
- * callback rather than kept across it (fewer registers to save).  DL is
- * the delimiter length when it is 1 or 2 (the common cases, checked with
- * constants), 0 for any length. */
+ * run (set_mode, pause, stop, fail, clear; a libweft close through
+ * weft_conn_bind_lines) sets it, and so does a mode with `next` before its
+ * one line.  Nothing else can change under a callback (the mode table is
+ * const), so what the loop needs of m is read once, into locals.
+ *
+ * KIND selects the delimiter check, with constants for the common cases:
+ * 1: one byte; 2: two different bytes (CRLF), where the byte before a
+ * candidate at s is never the delimiter's first (it is the previous
+ * delimiter's last, or lies before d: such a candidate is masked out), so
+ * one compare does; 0: anything else.  FUSED: m has a fused hook.
+ * FIRST, LAST: the delimiter's first and last byte when the caller passes
+ * them as constants ("\r\n", "\n"), else 0 (read from m). */
 static inline __attribute__((always_inline)) const char *
 line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
-            size_t *tailp, const size_t DL)
+            size_t *tailp, const int KIND, const bool FUSED,
+            const char FIRST, const char LAST)
 {
-    const size_t dl = DL ? DL : m->delim_len;
+    const size_t dl = KIND ? (size_t)KIND : m->delim_len;
+    const char *const delim = m->delim;
+    const char last = LAST ? LAST : delim[dl - 1];
+    const char first = FIRST ? FIRST : delim[0];
+    const size_t max = m->max_line;
+    const size_t lim = sat_add(max, dl);
+    void (*const line)(weft_lines *, const char *, size_t) =
+        m->line ? m->line : no_line;
     const char *s = d, *const end = d + n;
     const char *blk = d;                  /* block the mask describes */
     uint64_t mask;
 
     p->switched = 0;
     p->poked = m->next >= 0;              /* `next`: stop after one line */
-    if (m->fused)
+    if (FUSED)
         goto line_start;
-    mask = eq_mask(blk, n < 64 ? n : 64, m->delim[dl - 1]);
+    mask = eq_mask(blk, n < 64 ? n : 64, last);
+    if (KIND == 2)
+        mask &= ~(uint64_t)1;             /* d[-1] is not ours */
     for (;;) {
-        if (!mask) {
-            /* No delimiter ends in [s, blk + 64): stop when the line is
-             * over its limit already, or the input ends (blk never passes
-             * end). */
-            const size_t lim = sat_add(m->max_line, dl);
-            if ((size_t)(end - blk) <= 64 || (size_t)(blk + 64 - s) >= lim) {
-                size_t avail = (size_t)(end - s);
-                *tailp = avail < lim ? avail : lim;
+        while (__builtin_expect(mask != 0, 1)) {
+            const char *hit = blk + ((size_t)__builtin_ctzll(mask) & 63);
+            mask &= mask - 1;
+            size_t len;                       /* of the line, if it is one */
+            if (KIND == 2) {
+                if (hit[-1] != first)
+                    continue;                 /* not a delimiter: go on */
+                len = (size_t)(hit - s) - 1;
+            } else if (KIND == 1) {
+                len = (size_t)(hit - s);
+            } else {
+                size_t used = (size_t)(hit - s) + 1;
+                if (used < dl || memcmp(hit + 1 - dl, delim, dl - 1))
+                    continue;
+                len = used - dl;
+            }
+            if (len > max) {                  /* too long: line_step */
+                *tailp = lim;
                 return s;
             }
-            blk += 64;
-            size_t left = (size_t)(end - blk);
-            mask = eq_mask(blk, left < 64 ? left : 64, m->delim[dl - 1]);
-            continue;
+            const char *ln = s;
+            s = hit + 1;
+            line(p, ln, len);
+            if (__builtin_expect(p->poked, 0) && run_ends(p, m)) {
+                *tailp = 0;
+                return s;
+            }
+            if (FUSED)
+                goto line_start;
         }
-        const char *hit = blk + (unsigned)__builtin_ctzll(mask);
-        mask &= mask - 1;
-        size_t used = (size_t)(hit - s) + 1;  /* line + delimiter */
-        if (DL == 2) {
-            if (used < 2 || hit[-1] != m->delim[0])
-                continue;                     /* not a delimiter: go on */
-        } else if (DL != 1) {
-            if (used < dl || memcmp(hit + 1 - dl, m->delim, dl - 1))
-                continue;
-        }
-        if (used - dl > m->max_line) {        /* too long: line_step */
-            *tailp = sat_add(m->max_line, dl);
+        /* No delimiter ends in [s, blk + 64): stop when the line is over
+         * its limit already, or the input ends (blk never passes end). */
+        size_t left = (size_t)(end - blk);
+        if (left <= 64 || (size_t)(blk + 64 - s) >= lim) {
+            size_t avail = (size_t)(end - s);
+            *tailp = avail < lim ? avail : lim;
             return s;
         }
-        const char *line = s;
-        s = hit + 1;
-        if (m->line)
-            m->line(p, line, used - dl);
-        if (__builtin_expect(p->poked, 0) && run_ends(p, m)) {
-            *tailp = 0;
-            return s;
-        }
-        if (!m->fused)
-            continue;
+        blk += 64;
+        left -= 64;
+        mask = left >= 64 ? eq_mask64(blk, last) : eq_mask(blk, left, last);
+        continue;
     line_start:
         /* The line's own grammar finds its end in the same pass (and may
          * deliver the lines after it too).  Where it stops short, the scan
@@ -417,7 +457,9 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
         }
         blk = s;
         mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
-                       m->delim[dl - 1]);
+                       last);
+        if (KIND == 2 && s == d)
+            mask &= ~(uint64_t)1;
     }
 }
 
@@ -429,14 +471,22 @@ static __attribute__((noinline)) const char *line_run(weft_lines *p,
                                                       const char *d,
                                                       size_t n, size_t *tail)
 {
-    switch (m->delim_len) {
-    case 1:
-        return line_run_dl(p, m, d, n, tail, 1);
-    case 2:
-        return line_run_dl(p, m, d, n, tail, 2);
-    default:
-        return line_run_dl(p, m, d, n, tail, 0);
+    const size_t dl = m->delim_len;
+    const char *const dm = m->delim;
+    if (m->fused) {
+        if (dl == 2 && dm[0] != dm[1])
+            return line_run_dl(p, m, d, n, tail, 2, true, 0, 0);
+        return line_run_dl(p, m, d, n, tail, 0, true, 0, 0);
     }
+    if (dl == 2 && dm[0] == '\r' && dm[1] == '\n')
+        return line_run_dl(p, m, d, n, tail, 2, false, '\r', '\n');
+    if (dl == 1 && dm[0] == '\n')
+        return line_run_dl(p, m, d, n, tail, 1, false, '\n', '\n');
+    if (dl == 1)
+        return line_run_dl(p, m, d, n, tail, 1, false, 0, 0);
+    if (dl == 2 && dm[0] != dm[1])
+        return line_run_dl(p, m, d, n, tail, 2, false, 0, 0);
+    return line_run_dl(p, m, d, n, tail, 0, false, 0, 0);
 }
 
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */
