@@ -10,7 +10,6 @@
 #include <stdlib.h>
 
 #include "../common/cli.h"
-#include "../common/flow.h"
 #include "lineecho.h"
 #include "weft.h"
 
@@ -30,8 +29,8 @@ static const char usage[] =
     "on a runtime failure (address in use), 2 on a usage error.\n";
 
 /* The parser (and with it the connection) stops reading while the
- * output is above the runtime's default high-water mark, so it stops right
- * after the line whose echo crossed it. */
+ * output is above the runtime's default high-water mark (64 KiB; low mark
+ * 16 KiB), so it stops right after the line whose echo crossed it. */
 static void le_pause(weft_conn *c, void *arg)
 {
     lineecho_pause(arg);
@@ -47,32 +46,24 @@ static const weft_producer le_producer = {
     .resume_producing = le_resume,
 };
 
-static const flow le_flow = {
-    .high = 64 * 1024,
-    .low = 16 * 1024,
-    .producer = &le_producer,
-};
-
-/* Per connection: bytes that can still be written before output can
- * reach the high-water mark.  Output only grows by our own echoes
- * (flushing shrinks it), so while an echo fits in this budget
- * weft_conn_pending need not be asked for every line. */
-typedef struct {
-    size_t room;
-} le_state;
+/* The producer is registered up front (as Twisted's registerProducer in
+ * connectionMade), not on demand like examples/common/flow.h: the runtime
+ * keeps a line echo's watermark accounting off the per-line path
+ * (slice_lim in runtime/conn.c), so each line costs only its send_line,
+ * at the price of the connection's watermark bookkeeping (a few hundred
+ * bytes) from the start. */
+static void on_connect(lineecho_parser *p)
+{
+    weft_conn_set_producer(lineecho_conn(p), &le_producer, p);
+}
 
 static void on_text(lineecho_parser *p, const char *line, size_t len)
 {
-    le_state *st = lineecho_state(p);
-    size_t need = len + 2;
-    if (need <= st->room)
-        st->room -= need;
-    else
-        st->room = flow_reserve(lineecho_conn(p), &le_flow, need, p);
     lineecho_send_line(p, line, len);
 }
 
 static const lineecho_callbacks callbacks = {
+    .on_connect = on_connect,
     .on_text = on_text,
 };
 
@@ -97,7 +88,7 @@ int main(int argc, char **argv)
 
     weft_reactor *r = cli_reactor_new();
     weft_protocol proto;
-    lineecho_protocol_init(&proto, &callbacks, sizeof(le_state));
+    lineecho_protocol_init(&proto, &callbacks, 0);
     weft_factory *f = weft_factory_new(r, &proto, NULL, NULL);
     if (!f) {
         cli_error("out of memory");

@@ -95,6 +95,45 @@ class LineEchoTest(unittest.TestCase):
         self.assertEqual(got, lines)
         s.close()
 
+    def test_client_that_never_reads_is_throttled(self):
+        # Echoes above the high-water mark pause the parser and stop the
+        # server reading, so a client that only writes soon cannot write
+        # more: the server does not buffer without bound (its line echo
+        # takes the fast path, which must still mind the mark).  Then
+        # every line comes back, in order.
+        import select
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", self.port))
+        s.setblocking(False)
+        chunk = b"".join(b"line %08d.................\r\n" % i
+                         for i in range(2048))          # 64 KiB
+        limit = 256 << 20
+        sent = 0
+        try:
+            while sent < limit:
+                _, w, _ = select.select([], [s], [], 0.5)
+                if not w:
+                    break                  # blocked for 0.5 s: throttled
+                try:
+                    # send may take part of a chunk: the stream stays the
+                    # chunk repeated.
+                    sent += s.send(chunk[sent % len(chunk):])
+                except BlockingIOError:
+                    pass
+            self.assertLess(sent, 64 << 20, "server kept reading")
+            s.setblocking(True)
+            s.settimeout(TIMEOUT)
+            # Whole lines only are echoed (a partial last one waits).
+            whole = sent - sent % 32
+            got = self.read_exactly(s, whole)
+            self.assertEqual(len(got), whole)
+            self.assertTrue(got == (chunk * (whole // len(chunk) + 1))[:whole])
+        finally:
+            s.close()
+
 
 if __name__ == "__main__":
     unittest.main()
