@@ -53,8 +53,8 @@ static struct weft__conn_extra *extra(weft_conn *c)
 static size_t pending(const weft_conn *c)
 {
     size_t n = c->out ? evbuffer_get_length(c->out) : 0;
-    if (c->r && c->r->feed_conn == c)
-        n += (size_t)(c->r->slice_end - c->r->slice_p);
+    if (c->r && c->r->echo.conn == c)
+        n += (size_t)(c->r->echo.end - c->r->slice_p);
     return n;
 }
 
@@ -74,10 +74,10 @@ static size_t pending(const weft_conn *c)
 static bool slice_take(weft_conn *c, const char *p, size_t n)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || !n || c->finished)
+    if (!r || r->echo.conn != c || !n || c->finished)
         return false;
-    const bool empty = r->slice_end == r->slice_p;
-    const char *at = empty ? p : r->slice_end;
+    const bool empty = r->echo.end == r->slice_p;
+    const char *at = empty ? p : r->echo.end;
     uintptr_t lo = (uintptr_t)r->feed_p, hi = (uintptr_t)r->feed_end;
     uintptr_t a = (uintptr_t)at;
     if (a < lo || a > hi || n > hi - a)
@@ -91,13 +91,13 @@ static bool slice_take(weft_conn *c, const char *p, size_t n)
     }
     if (empty)
         r->slice_p = at;
-    r->slice_end = at + n;
-    r->slice_lim = (uintptr_t)r->slice_end;   /* wrote() sets it again */
+    r->echo.end = at + n;
+    r->echo.lim = (uintptr_t)r->echo.end;   /* wrote() sets it again */
     return true;
 }
 
 /* Where the fast path may take the slice of c, the connection being fed
- * (r->slice_lim, internal.h): a write that keeps the slice below it needs
+ * (r->echo.lim, internal.h): a write that keeps the slice below it needs
  * no bookkeeping at all.  It ends the input; while a producer is
  * registered, it also keeps the output within the high-water mark, and
  * nothing fits while the producer is paused or c is closing.  So wrote()'s
@@ -107,66 +107,50 @@ static bool slice_take(weft_conn *c, const char *p, size_t n)
 static void slice_bound(weft_conn *c)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c)
+    if (!r || r->echo.conn != c)
         return;
     const struct weft__conn_extra *x = c->x;
     const bool producer = x && x->pvt;
-    const uintptr_t end = (uintptr_t)r->slice_end;
-    size_t room = (size_t)(r->feed_end - r->slice_end);
+    const uintptr_t end = (uintptr_t)r->echo.end;
+    size_t room = (size_t)(r->feed_end - r->echo.end);
     if (c->closing || (producer && x->producer_paused)) {
-        r->slice_lim = end;                 /* nothing fits */
+        r->echo.lim = end;                 /* nothing fits */
         return;
     }
     if (producer) {
         size_t q = pending(c), high = high_mark(c);
         if (q > high) {
-            r->slice_lim = end;             /* check_marks must run */
+            r->echo.lim = end;             /* check_marks must run */
             return;
         }
         if (high - q < room)
             room = high - q;
     }
-    r->slice_lim = end + room + 1;
+    r->echo.lim = end + room + 1;
 }
 
-/* The common case of slice_take, inlined for the write calls: one write
- * of [p, p+n) followed by [d, d+dn) (a send_line's delimiter; dn may be 0)
- * that continues the slice exactly and keeps it below slice_lim. */
+/* The common case of slice_take, inlined for the write calls (and, in
+ * generated NAME_send_line, for a line echo): see weft__echo_take. */
 static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
                               const char *d, size_t dn)
 {
-    weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || p != r->slice_end)
-        return false;
-    /* slice_lim >= slice_end; the slice may grow by room - 1 bytes. */
-    size_t room = (size_t)(r->slice_lim - (uintptr_t)p);
-    if (n >= room || dn >= room - n)
-        return false;
-    const char *at = p + n;
-    if (dn == 2) {                 /* CRLF and the like */
-        uint16_t x, y;
-        memcpy(&x, d, 2);
-        memcpy(&y, at, 2);
-        if (x != y)
-            return false;
-    } else {
-        for (size_t i = 0; i < dn; i++)
-            if (d[i] != at[i])
-                return false;
-    }
-    r->slice_end = at + dn;
-    return true;
+    return weft__echo_take(c->r ? &c->r->echo : NULL, c, p, n, d, dn);
+}
+
+weft__echo *weft__conn_echo(weft_conn *c)
+{
+    return c->r ? &c->r->echo : NULL;
 }
 
 /* Hands the pending slice to c's output (or straight to the socket). */
 static void slice_move(weft_conn *c)
 {
     weft_reactor *r = c->r;
-    if (!r || r->feed_conn != c || r->slice_end == r->slice_p)
+    if (!r || r->echo.conn != c || r->echo.end == r->slice_p)
         return;
     const char *p = r->slice_p;
-    size_t n = (size_t)(r->slice_end - p);
-    r->slice_p = r->slice_end;
+    size_t n = (size_t)(r->echo.end - p);
+    r->slice_p = r->echo.end;
     if (c->finished)
         return;
     touch(c);                   /* for the writes slice_fast took */
@@ -297,8 +281,8 @@ static void finish(weft_conn *c)
         return;
     c->finished = 1;
     mark_closing(c);
-    if (c->r && c->r->feed_conn == c)
-        c->r->slice_p = c->r->slice_end;  /* output is dropped, the slice
+    if (c->r && c->r->echo.conn == c)
+        c->r->slice_p = c->r->echo.end;  /* output is dropped, the slice
                                              too */
     if (c->out) {
         evbuffer_free(c->out);
@@ -753,8 +737,8 @@ struct evbuffer *weft_conn_output(weft_conn *c)
     /* The caller adds bytes after this returns: flush them on the next
      * loop turn, or when the current callback returns.  Until the next
      * write (wrote) the fast path does not know the output's size. */
-    if (c->r && c->r->feed_conn == c)
-        c->r->slice_lim = (uintptr_t)c->r->slice_end;
+    if (c->r && c->r->echo.conn == c)
+        c->r->echo.lim = (uintptr_t)c->r->echo.end;
     if (c->depth == 0 && !c->mem && !c->finished)
         weft__reactor_queue_flush(c->r, c);
     return c->out;
@@ -808,15 +792,15 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
     weft_conn *outer = NULL;
     const char *outer_p = NULL, *outer_end = NULL, *outer_slice = NULL;
     if (r) {
-        if ((outer = r->feed_conn) != NULL)
+        if ((outer = r->echo.conn) != NULL)
             slice_flush(outer);
         outer_p = r->feed_p;
         outer_end = r->feed_end;
-        outer_slice = r->slice_end;
-        r->feed_conn = c;
+        outer_slice = r->echo.end;
+        r->echo.conn = c;
         r->feed_p = p;
         r->feed_end = p + n;
-        r->slice_p = r->slice_end = p;
+        r->slice_p = r->echo.end = p;
         slice_bound(c);
     }
     c->in_feed = 1;
@@ -830,10 +814,10 @@ static size_t call_feed(weft_conn *c, const char *p, size_t n)
     c->in_feed = 0;
     if (r) {
         slice_flush(c);
-        r->feed_conn = outer;
+        r->echo.conn = outer;
         r->feed_p = outer_p;
         r->feed_end = outer_end;
-        r->slice_p = r->slice_end = outer_slice;
+        r->slice_p = r->echo.end = outer_slice;
         if (outer)
             slice_bound(outer);
     }

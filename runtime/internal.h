@@ -153,20 +153,19 @@ struct weft_reactor {
     double grace;
     weft_timer *grace_timer;
     uint64_t rng;                  /* retry jitter */
-    /* Echo fast path (conn.c): while feed_conn's protocol parses
+    /* Echo fast path (conn.c): while echo.conn's protocol parses
      * [feed_p, feed_end), output that repeats the input bytes right after
-     * the slice [slice_p, slice_end) grows the slice instead of being
-     * copied; the slice joins feed_conn's output before any other output
-     * and when the feed returns.  slice_end lies in [feed_p, feed_end].
-     * slice_lim bounds the few-instruction path (slice_fast): a write may
-     * end the slice below it (strictly), where nothing else needs doing:
-     * the output stays within the high-water mark of a registered
-     * producer, which is not paused, and the connection is open (see
-     * slice_bound; any other write recomputes it). */
-    weft_conn *feed_conn;
+     * the slice [slice_p, echo.end) grows the slice instead of being
+     * copied; the slice joins echo.conn's output before any other output
+     * and when the feed returns.  echo.end lies in [feed_p, feed_end].
+     * echo.lim bounds the few-instruction path (weft__echo_take, conn.h):
+     * a write may end the slice below it (strictly), where nothing else
+     * needs doing: the output stays within the high-water mark of a
+     * registered producer, which is not paused, and the connection is
+     * open (see slice_bound; any other write recomputes it). */
+    weft__echo echo;
     const char *feed_p, *feed_end;
-    const char *slice_p, *slice_end;
-    uintptr_t slice_lim;
+    const char *slice_p;
 };
 
 /* ---- cross-file helpers ------------------------------------------------ */
