@@ -434,14 +434,19 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
         /* No delimiter ends in [s, blk + 64): stop when the line is over
          * its limit already, or the input ends (blk never passes end). */
         size_t left = (size_t)(end - blk);
-        if (left <= 64 || (size_t)(blk + 64 - s) >= lim) {
+        const bool long_line = (size_t)(blk + 64 - s) >= lim;
+        if (__builtin_expect(left >= 128 && !long_line, 1)) {
+            blk += 64;                        /* a full block follows */
+            mask = eq_mask64(blk, last);
+            continue;
+        }
+        if (left <= 64 || long_line) {
             size_t avail = (size_t)(end - s);
             *tailp = avail < lim ? avail : lim;
             return s;
         }
         blk += 64;
-        left -= 64;
-        mask = left >= 64 ? eq_mask64(blk, last) : eq_mask(blk, left, last);
+        mask = eq_mask(blk, left - 64, last);
         continue;
     line_start:
         /* The line's own grammar finds its end in the same pass (and may
