@@ -134,12 +134,16 @@ static void slice_bound(weft_conn *c)
 static inline bool slice_fast(weft_conn *c, const char *p, size_t n,
                               const char *d, size_t dn)
 {
-    return weft__echo_take(c->r ? &c->r->echo : NULL, c, p, n, d, dn);
+    return c->r && weft__echo_take(&c->r->echo, c, p, n, d, dn);
 }
+
+/* Takes no write: only p == NULL reaches the room test, and there is none
+ * (lim - end == 0).  Never written, so it may be shared. */
+static weft__echo no_echo;
 
 weft__echo *weft__conn_echo(weft_conn *c)
 {
-    return c->r ? &c->r->echo : NULL;
+    return c && c->r ? &c->r->echo : &no_echo;
 }
 
 /* Hands the pending slice to c's output (or straight to the socket). */

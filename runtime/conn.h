@@ -55,19 +55,20 @@ typedef struct weft__echo {
                                      closing); always >= end */
 } weft__echo;
 
-/* The echo state that serves c: fixed for c's life; NULL without a
- * reactor. */
+/* The echo state that serves c: fixed for c's life.  Without a reactor
+ * (and for c == NULL, e.g. a standalone parser) one that never takes a
+ * write, so callers need no NULL test. */
 weft__echo *weft__conn_echo(weft_conn *c);
 
 /* The whole job of a write of [p, p+n) then [d, d+dn) by c when it just
  * continues the slice: grows it and returns true.  Otherwise changes
  * nothing and returns false; the caller then makes the write the general
- * way (weft_write_line).  e: weft__conn_echo(c) (may be NULL). */
+ * way (weft_write_line).  e: weft__conn_echo(c). */
 static inline bool weft__echo_take(weft__echo *e, const weft_conn *c,
                                    const char *p, size_t n, const char *d,
                                    size_t dn)
 {
-    if (!e || e->conn != c || p != e->end)
+    if (e->conn != c || p != e->end)
         return false;
     size_t room = (size_t)(e->lim - (uintptr_t)p);  /* room - 1 fits */
     if (n >= room || dn >= room - n)

@@ -1,7 +1,7 @@
 /* test_echo_marks.c — a generated line echo (spec/lineecho.weft, the
  * server of bench/echo) over memconn: the echo fast path of conn.c
  * (slice_fast, bounded by slice_lim) must keep every rule the slow path
- * keeps.
+ * keeps (it runs inline in the generated lineecho_send_line).
  *
  * - Watermarks: with a producer registered, pause_producing runs right
  *   after the very echo that takes the output over the high-water mark,
@@ -393,6 +393,9 @@ static void test_bind_needs_state(void **state)
     lineecho_parser_init(&other, &callbacks, NULL);
     assert_int_equal(weft_conn_bind_lines(c, &other.lines), WEFT_EINVAL);
     assert_int_equal(lineecho_send_line(&other, "x", 1), WEFT_EINVAL);
+    /* The echo state of a standalone parser takes nothing, not even an
+     * empty line at NULL. */
+    assert_int_equal(lineecho_send_line(&other, NULL, 0), WEFT_EINVAL);
     assert_int_equal(weft_conn_bind_lines(c, weft_conn_state(c)), 0);
     lineecho_parser_free(&other);
     weft_memconn_free(c);
