@@ -388,13 +388,15 @@ static void no_line(weft_lines *p, const char *line, size_t len)
  * 1: one byte; 2: two different bytes (CRLF), where the byte before a
  * candidate at s is never the delimiter's first (it is the previous
  * delimiter's last, or lies before d: such a candidate is masked out), so
- * one compare does; 0: anything else.  FUSED: m has a fused hook.
+ * one compare does; 0: anything else.  FUSED: m has a fused hook, which
+ * line_run_fused has already run at d (it returned start).  The scan
+ * starts at start, the lines at d.
  * FIRST, LAST: the delimiter's first and last byte when the caller passes
  * them as constants ("\r\n", "\n"), else 0 (read from m). */
 static inline __attribute__((always_inline)) const char *
-line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
-            size_t *tailp, const int KIND, const bool FUSED,
-            const char FIRST, const char LAST)
+line_run_dl(weft_lines *p, const weft_mode *m, const char *d,
+            const char *start, size_t n, size_t *tailp, const int KIND,
+            const bool FUSED, const char FIRST, const char LAST)
 {
     const size_t dl = KIND ? (size_t)KIND : m->delim_len;
     const char *const delim = m->delim;
@@ -404,19 +406,25 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
     const size_t lim = sat_add(max, dl);
     void (*const line)(weft_lines *, const char *, size_t) =
         m->line ? m->line : no_line;
-    const char *s = d, *const end = d + n;
-    const char *blk = d;                  /* block the mask describes */
+    const char *s = FUSED ? start : d, *const end = d + n;
+    const char *blk = s;                  /* block the mask describes */
     /* Two full blocks from blk on while blk is below this. */
     const char *const two_blocks = n >= 128 ? end - 127 : d;
     uint64_t mask;
 
     p->switched = 0;
     p->poked = m->next >= 0;              /* `next`: stop after one line */
-    if (FUSED)
-        goto line_start;
-    mask = eq_mask(blk, n < 64 ? n : 64, last);
-    if (KIND == 2)
-        mask &= ~(uint64_t)1;             /* d[-1] is not ours */
+    if (FUSED) {
+        /* line_run_fused called the hook at start already. */
+        mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
+                       last);
+        if (KIND == 2 && s == d)
+            mask &= ~(uint64_t)1;         /* d[-1] is not ours */
+    } else {
+        mask = eq_mask(blk, n < 64 ? n : 64, last);
+        if (KIND == 2)
+            mask &= ~(uint64_t)1;         /* d[-1] is not ours */
+    }
     for (;;) {
         while (__builtin_expect(mask != 0, 1)) {
             const char *hit = blk + low_bit(mask);
@@ -485,9 +493,32 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
     }
 }
 
-/* Out of line, so the loop has the callee-saved registers to itself.
- * Returns where the lines it delivered end; *tail: bytes searched after
- * that. */
+/* line_run for a mode with a fused hook.  Out of line, so the loop has
+ * the callee-saved registers to itself.  Returns where the lines it
+ * delivered end; *tail: bytes searched after that. */
+static __attribute__((noinline)) const char *
+line_run_fused(weft_lines *p, const weft_mode *m, const char *d, size_t n,
+               size_t *tail)
+{
+    const size_t dl = m->delim_len;
+    const char *const dm = m->delim;
+    /* The hook first, before the scan sets up: with `next` (a request
+     * line) the run ends right after it. */
+    p->switched = 0;
+    p->poked = m->next >= 0;
+    size_t k = m->fused(p, d, n);
+    if (k && p->poked && run_ends(p, m)) {
+        *tail = 0;
+        return d + k;
+    }
+    if (dl == 2 && dm[0] != dm[1])
+        return line_run_dl(p, m, d, d + k, n, tail, 2, true, 0, 0);
+    return line_run_dl(p, m, d, d + k, n, tail, 0, true, 0, 0);
+}
+
+/* The hot path's entry (see line_run_dl).  A mode with a fused hook goes
+ * to its own function, so that each loop is compiled (registers, spills)
+ * on its own. */
 static __attribute__((noinline)) const char *line_run(weft_lines *p,
                                                       const weft_mode *m,
                                                       const char *d,
@@ -495,20 +526,17 @@ static __attribute__((noinline)) const char *line_run(weft_lines *p,
 {
     const size_t dl = m->delim_len;
     const char *const dm = m->delim;
-    if (m->fused) {
-        if (dl == 2 && dm[0] != dm[1])
-            return line_run_dl(p, m, d, n, tail, 2, true, 0, 0);
-        return line_run_dl(p, m, d, n, tail, 0, true, 0, 0);
-    }
+    if (m->fused)
+        return line_run_fused(p, m, d, n, tail);
     if (dl == 2 && dm[0] == '\r' && dm[1] == '\n')
-        return line_run_dl(p, m, d, n, tail, 2, false, '\r', '\n');
+        return line_run_dl(p, m, d, d, n, tail, 2, false, '\r', '\n');
     if (dl == 1 && dm[0] == '\n')
-        return line_run_dl(p, m, d, n, tail, 1, false, '\n', '\n');
+        return line_run_dl(p, m, d, d, n, tail, 1, false, '\n', '\n');
     if (dl == 1)
-        return line_run_dl(p, m, d, n, tail, 1, false, 0, 0);
+        return line_run_dl(p, m, d, d, n, tail, 1, false, 0, 0);
     if (dl == 2 && dm[0] != dm[1])
-        return line_run_dl(p, m, d, n, tail, 2, false, 0, 0);
-    return line_run_dl(p, m, d, n, tail, 0, false, 0, 0);
+        return line_run_dl(p, m, d, d, n, tail, 2, false, 0, 0);
+    return line_run_dl(p, m, d, d, n, tail, 0, false, 0, 0);
 }
 
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */
