@@ -39,56 +39,6 @@ typedef struct weft_producer {
     void (*stop_producing)(weft_conn *c, void *arg);   /* optional */
 } weft_producer;
 
-/* ---- internal (weft__): the echo fast path, inline for generated code -- */
-
-/* While a connection's protocol parses input, output that repeats the
- * input right after what was echoed so far is kept as one slice of that
- * input instead of being copied (see "Flushing" in docs/runtime.md).  Its
- * state, per reactor (conn.c keeps it exact): */
-typedef struct weft__echo {
-    weft_conn *conn;              /* the connection being fed, or NULL */
-    const char *end;              /* where the slice ends in its input */
-    uintptr_t lim;                /* the slice may end strictly below this
-                                     with nothing else to do (in the input;
-                                     within a registered producer's
-                                     high-water mark; nothing fits once
-                                     closing); always >= end */
-} weft__echo;
-
-/* The echo state that serves c: fixed for c's life.  Without a reactor
- * (and for c == NULL, e.g. a standalone parser) one that never takes a
- * write, so callers need no NULL test. */
-weft__echo *weft__conn_echo(weft_conn *c);
-
-/* The whole job of a write of [p, p+n) then [d, d+dn) by c when it just
- * continues the slice: grows it and returns true.  Otherwise changes
- * nothing and returns false; the caller then makes the write the general
- * way (weft_write_line).  e: weft__conn_echo(c). */
-static inline bool weft__echo_take(weft__echo *e, const weft_conn *c,
-                                   const char *p, size_t n, const char *d,
-                                   size_t dn)
-{
-    if (e->conn != c || p != e->end)
-        return false;
-    size_t room = (size_t)(e->lim - (uintptr_t)p);  /* room - 1 fits */
-    if (n >= room || dn >= room - n)
-        return false;
-    const char *at = p + n;
-    if (dn == 2) {                                  /* CRLF and the like */
-        uint16_t x, y;
-        memcpy(&x, d, 2);
-        memcpy(&y, at, 2);
-        if (x != y)
-            return false;
-    } else {
-        for (size_t i = 0; i < dn; i++)
-            if (d[i] != at[i])
-                return false;
-    }
-    e->end = at + dn;
-    return true;
-}
-
 /* ---- public API ------------------------------------------------------- */
 
 /* The protocol's per-connection state (state_size bytes, zeroed). */
@@ -184,5 +134,55 @@ const char *weft_conn_host_text(weft_conn *c);
 /* Formats a sockaddr as above into buf; returns buf. */
 char *weft_sockaddr_text(const struct sockaddr *sa, socklen_t len,
                          char *buf, size_t size);
+
+/* ---- internal (weft__): the echo fast path, inline for generated code -- */
+
+/* While a connection's protocol parses input, output that repeats the
+ * input right after what was echoed so far is kept as one slice of that
+ * input instead of being copied (see "Flushing" in docs/runtime.md).  Its
+ * state, per reactor (conn.c keeps it exact): */
+typedef struct weft__echo {
+    weft_conn *conn;              /* the connection being fed, or NULL */
+    const char *end;              /* where the slice ends in its input */
+    uintptr_t lim;                /* the slice may end strictly below this
+                                     with nothing else to do (in the input;
+                                     within a registered producer's
+                                     high-water mark; nothing fits once
+                                     closing); always >= end */
+} weft__echo;
+
+/* The echo state that serves c: fixed for c's life.  Without a reactor
+ * (and for c == NULL, e.g. a standalone parser) one that never takes a
+ * write, so callers need no NULL test. */
+weft__echo *weft__conn_echo(weft_conn *c);
+
+/* The whole job of a write of [p, p+n) then [d, d+dn) by c when it just
+ * continues the slice: grows it and returns true.  Otherwise changes
+ * nothing and returns false; the caller then makes the write the general
+ * way (weft_write_line).  e: weft__conn_echo(c). */
+static inline bool weft__echo_take(weft__echo *e, const weft_conn *c,
+                                   const char *p, size_t n, const char *d,
+                                   size_t dn)
+{
+    if (e->conn != c || p != e->end)
+        return false;
+    size_t room = (size_t)(e->lim - (uintptr_t)p);  /* room - 1 fits */
+    if (n >= room || dn >= room - n)
+        return false;
+    const char *at = p + n;
+    if (dn == 2) {                                  /* CRLF and the like */
+        uint16_t x, y;
+        memcpy(&x, d, 2);
+        memcpy(&y, at, 2);
+        if (x != y)
+            return false;
+    } else {
+        for (size_t i = 0; i < dn; i++)
+            if (d[i] != at[i])
+                return false;
+    }
+    e->end = at + dn;
+    return true;
+}
 
 #endif
