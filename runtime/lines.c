@@ -326,6 +326,25 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
     return true;
 }
 
+/* After run_ends: the mode the run may go on in, right where it is, or
+ * NULL.  Only when a mode change alone ended it (a `next`, or a switch
+ * from the callback with no bytes to parse again) and the new mode is a
+ * LINE mode with a delimiter of DL bytes (any when DL is 0): the loop in
+ * run() would come back to line_run in that mode at the same byte, with
+ * nothing else to do first, so a request line and its header fields are
+ * one pass. */
+static inline const weft_mode *run_goes_on(weft_lines *p, const size_t DL)
+{
+    if (p->stopped | p->paused | p->discard | p->reparse || p->buf_len)
+        return NULL;
+    const weft_mode *m = &p->modes[p->mode];
+    if (m->kind != WEFT_MODE_LINE || (DL && m->delim_len != DL))
+        return NULL;
+    p->switched = 0;
+    p->poked = m->next >= 0;
+    return m;
+}
+
 /* The hot path: complete lines inside d, passed zero-copy, one after the
  * other while nothing changes (no switch, pause, stop, clear, next).
  * Returns where the delivered lines end, stopping early at the first line
@@ -345,7 +364,9 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
  *
  * After a callback only p->poked is tested: every call that can end the
  * run (set_mode, pause, stop, fail, clear) sets it, and so does a mode
- * with `next` before its one line.  Values are re-read from m after a
+ * with `next` before its one line.  Where only a mode change ended the
+ * run and the new mode is a LINE mode too, the run goes on in it (m
+ * changes; run_goes_on).  Values are re-read from m after a
  * callback rather than kept across it (fewer registers to save).  DL is
  * the delimiter length when it is 1 or 2 (the common cases, checked with
  * constants), 0 for any length. */
@@ -353,7 +374,7 @@ static inline __attribute__((always_inline)) const char *
 line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
             size_t *tailp, const size_t DL)
 {
-    const size_t dl = DL ? DL : m->delim_len;
+    size_t dl = DL ? DL : m->delim_len;
     const char *s = d, *const end = d + n;
     const char *blk = d;                  /* block the mask describes */
     uint64_t mask;
@@ -398,8 +419,14 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
         if (m->line)
             m->line(p, line, used - dl);
         if (__builtin_expect(p->poked, 0) && run_ends(p, m)) {
-            *tailp = 0;
-            return s;
+            if (s == end || !(m = run_goes_on(p, DL))) {
+                *tailp = 0;
+                return s;
+            }
+            dl = DL ? DL : m->delim_len;
+            if (!m->fused)
+                goto rescan;
+            goto line_start;
         }
         if (!m->fused)
             continue;
@@ -411,10 +438,16 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d, size_t n,
             size_t k = m->fused(p, s, (size_t)(end - s));
             s += k;
             if (k && p->poked && run_ends(p, m)) {
-                *tailp = 0;
-                return s;
+                if (s == end || !(m = run_goes_on(p, DL))) {
+                    *tailp = 0;
+                    return s;
+                }
+                dl = DL ? DL : m->delim_len;
+                if (m->fused)
+                    goto line_start;
             }
         }
+    rescan:
         blk = s;
         mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
                        m->delim[dl - 1]);
