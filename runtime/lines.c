@@ -37,7 +37,8 @@ static size_t sat_add(size_t a, size_t b)
 /* Anything that must end the current pass over the input. */
 static bool halted(const weft_lines *p)
 {
-    return p->stopped | p->paused | p->discard | p->reparse;
+    /* || of adjacent bit-fields compiles to one test of their word. */
+    return p->stopped || p->paused || p->discard || p->reparse;
 }
 
 /* Starts mode `mode` afresh. */
@@ -335,7 +336,7 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
  * one pass. */
 static inline const weft_mode *run_goes_on(weft_lines *p, const size_t DL)
 {
-    if (p->stopped | p->paused | p->discard | p->reparse || p->buf_len)
+    if (halted(p) || p->buf_len)
         return NULL;
     const weft_mode *m = &p->modes[p->mode];
     if (m->kind != WEFT_MODE_LINE || (DL && m->delim_len != DL))
