@@ -20,6 +20,22 @@ with no action, which is the `++p == pe` test and the dispatch again.  The
 state graph comes from Ragel's own intermediate XML of the same .rl (state
 ids are the `stN` labels of -G2), and a state is changed only where its
 code has exactly the shape above; anything else is left as Ragel wrote it.
+
+The same graph replaces the compare tree of a state whose bytes fall into
+many runs (the first byte of a token, the byte that ends a run, the byte
+after a colon) by one lookup in a 256-byte table of classes, one class per
+way out of the state, and a switch on the class:
+
+    case N:
+        switch ( M__clsN[(*p)] ) { case 1: goto tr0; case 2: goto stK; }
+        goto st0;                      (the error state: bytes of class 0)
+        ... Ragel's compares, now unreachable
+
+A way out without an action is Ragel's `st<target>`; one with actions is
+the `tr` label its own code jumps to for a byte of that way, read off the
+single-byte cases of its switch.  The state is changed only if the labels
+so found are exactly those its code uses and agree with every case.  Equal
+tables are emitted once per file.
 """
 
 import re
@@ -56,6 +72,31 @@ def loop_sets(xml_text):
             if len(loop) >= MIN_SET:
                 states[sid] = sorted(set(b for b in loop if 0 <= b <= 255))
         out[name] = states
+    return out
+
+
+def state_trans(xml_text):
+    """{machine name: {state id: {byte: (target, action)}}} for every state
+    of the uchar machines; a byte missing from a state's map goes to the
+    error state."""
+    root = ET.fromstring(xml_text)
+    out = {}
+    for rd in root.iter('ragel_def'):
+        machine = rd.find('machine')
+        alph = rd.find('alphtype')
+        if machine is None or alph is None or alph.text != 'uchar':
+            continue
+        states = {}
+        for st in machine.iter('state'):
+            tl = st.find('trans_list')
+            trans = {}
+            for t in (tl if tl is not None else ()):
+                f = t.text.split()
+                lo, hi = max(int(f[0]), 0), min(int(f[1]), 255)
+                for b in range(lo, hi + 1):
+                    trans[b] = (f[2], f[3])
+            states[int(st.get('id'))] = trans
+        out[rd.get('name')] = states
     return out
 
 
@@ -197,10 +238,117 @@ def _end_label(members, sid):
     return '#if defined(__SSE2__)\nweft_run%d_end:\n#endif\n' % sid
 
 
+# States whose bytes fall into fewer runs than this (a byte or two, a
+# range) keep Ragel's compares: a table is no cheaper there.
+MIN_DISPATCH_RUNS = 5
+
+_BODY_END = re.compile(r'^(?:\w+:|case \d+:|\t_test_eof|\t_out:)', re.M)
+# A line of Ragel's compare tree: jumps, tests of (*p) against numbers,
+# braces; anything else (an action, an assignment) leaves the state alone.
+_BODY_TOKEN = re.compile(r'#line .*|goto \w+;|case \d+u:|switch|if|else|'
+                         r'\(\*p\)|\d+u|<=|>=|==|!=|<|>|&&|\|\||[(){}]|\s+')
+
+
+def _plain(line):
+    return _BODY_TOKEN.sub('', line) == ''
+
+
+def _labels(trans, body):
+    """{(target, action): C label} for the transitions of a state, read off
+    its -G2 code, or None when the code is not of the expected shape.  A
+    transition without an action jumps to st<target>; one with actions to
+    a tr label, found from the single-byte cases of Ragel's switch (or, for
+    one such transition left, the one tr label left)."""
+    if not all(_plain(line) for line in body.split('\n')):
+        return None
+    gotos = set(re.findall(r'goto (\w+);', body))
+    cases = {int(b): lab for b, lab in
+             re.findall(r'case (\d+)u: goto (\w+);', body)}
+    keys = sorted(set(trans.values()))
+    label = {}
+    for key in keys:
+        target, action = key
+        if not target.isdigit():
+            return None
+        if action == 'x':
+            label[key] = 'st%s' % target
+        else:
+            found = {cases[b] for b, k in trans.items()
+                     if k == key and b in cases}
+            if len(found) > 1:
+                return None
+            if found:
+                label[key] = found.pop()
+    left = [k for k in keys if k not in label]
+    spare = gotos - set(label.values()) - {'st0'}
+    if len(left) > 1 or len(left) != len(spare):
+        return None
+    if left:
+        label[left[0]] = spare.pop()
+    # Every jump of Ragel's code is accounted for, and its single-byte
+    # cases agree with the transitions.
+    used = set(label.values()) | ({'st0'} if len(trans) < 256 else set())
+    if used != gotos:
+        return None
+    for b, lab in cases.items():
+        if lab != (label[trans[b]] if b in trans else 'st0'):
+            return None
+    return label
+
+
+def _runs(cls):
+    return 1 + sum(1 for b in range(1, 256) if cls[b] != cls[b - 1])
+
+
+def _dispatch(seg, machine, sid, trans, known):
+    """(segment, table) with state sid's compare tree replaced by a lookup
+    in a table of byte classes and a jump per class, or (seg, None) where
+    that does not apply or an equal table exists already (known: {classes:
+    table name}, of this file).  Ragel's compares stay in place,
+    unreachable."""
+    head = '\ncase %d:\n' % sid
+    if seg.count(head) != 1:
+        return seg, None
+    at = seg.index(head) + len(head)
+    m = re.match(r'#line [^\n]*\n', seg[at:])
+    if m:
+        at += m.end()
+    end = _BODY_END.search(seg, at)
+    if end is None:
+        return seg, None
+    label = _labels(trans, seg[at:end.start()].rstrip('\n'))
+    if label is None:
+        return seg, None
+    keys = sorted(label, key=lambda k: min(b for b, v in trans.items()
+                                           if v == k))
+    cls = [keys.index(trans[b]) + 1 if b in trans else 0 for b in range(256)]
+    if _runs(cls) < MIN_DISPATCH_RUNS:
+        return seg, None
+    table = known.get(tuple(cls))
+    fresh = table is None
+    if fresh:
+        table = known[tuple(cls)] = '%s__cls%d' % (machine, sid)
+    code = '\tswitch ( %s[(*p)] ) {\n' % table
+    last = 'st0'
+    if len(trans) == 256:                 # no byte is an error: the last
+        last = label[keys[-1]]            # class needs no case
+        keys = keys[:-1]
+    for i, k in enumerate(keys):
+        code += '\t\tcase %d: goto %s;\n' % (i + 1, label[k])
+    code += '\t}\n\tgoto %s;\n' % last
+    flags = [str(c) for c in cls]
+    rows = [', '.join(flags[i:i + 32]) for i in range(0, 256, 32)]
+    tab = ('static const unsigned char %s[256] = {\n\t%s\n};\n'
+           % (table, ',\n\t'.join(rows)))
+    return seg[:at] + code + seg[at:], tab if fresh else None
+
+
 def add_run_loops(c_text, xml_text, out_name):
     """c_text with the run loops added; #line directives naming out_name
     (the C file itself) are shifted by the lines inserted before them."""
     sets = loop_sets(xml_text)
+    every = state_trans(xml_text)
+    known = {}
     starts = [(m.start(), m.group(1)) for m in _START.finditer(c_text)]
     if not starts:
         return c_text
@@ -222,6 +370,10 @@ def add_run_loops(c_text, xml_text, out_name):
                    + _loop(table, sid, tail) + _end_label(members, sid)
                    + seg[cut:])
             tables.append(_table(table, set(members)))
+        for sid, trans in sorted(every.get(machine, {}).items()):
+            seg, tab = _dispatch(seg, machine, sid, trans, known)
+            if tab:
+                tables.append(tab)
         if tables:
             seg = ('/* Bytes of the self-loop of a state, skipped in a run'
                    ' (gen/fastpath.py). */\n' + '\n'.join(tables) + '\n'

@@ -37,7 +37,8 @@ static size_t sat_add(size_t a, size_t b)
 /* Anything that must end the current pass over the input. */
 static bool halted(const weft_lines *p)
 {
-    return p->stopped | p->paused | p->discard | p->reparse;
+    /* || of adjacent bit-fields compiles to one test of their word. */
+    return p->stopped || p->paused || p->discard || p->reparse;
 }
 
 /* Starts mode `mode` afresh. */
@@ -493,6 +494,20 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d,
     }
 }
 
+/* After a run that a poke ended (run_ends): the mode the run may go on
+ * in, right where it is, or NULL.  Only when a mode change alone ended it
+ * (a `next`, or a switch from the callback with no bytes to parse again)
+ * and the new mode is a LINE mode too: the loop in run() would come back
+ * to line_run in that mode at the same byte with nothing else to do
+ * first, so a request line and its header fields are one pass. */
+static inline const weft_mode *run_goes_on(weft_lines *p)
+{
+    if (halted(p) || p->buf_len)
+        return NULL;
+    const weft_mode *m = &p->modes[p->mode];
+    return m->kind == WEFT_MODE_LINE ? m : NULL;
+}
+
 /* line_run for a mode with a fused hook.  Out of line, so the loop has
  * the callee-saved registers to itself.  Returns where the lines it
  * delivered end; *tail: bytes searched after that. */
@@ -516,13 +531,12 @@ line_run_fused(weft_lines *p, const weft_mode *m, const char *d, size_t n,
     return line_run_dl(p, m, d, d + k, n, tail, 0, true, 0, 0);
 }
 
-/* The hot path's entry (see line_run_dl).  A mode with a fused hook goes
- * to its own function, so that each loop is compiled (registers, spills)
- * on its own. */
-static __attribute__((noinline)) const char *line_run(weft_lines *p,
-                                                      const weft_mode *m,
-                                                      const char *d,
-                                                      size_t n, size_t *tail)
+/* One run in mode m (see line_run_dl).  A mode with a fused hook goes to
+ * its own function, so that each loop is compiled (registers, spills) on
+ * its own. */
+static inline __attribute__((always_inline)) const char *
+line_run_mode(weft_lines *p, const weft_mode *m, const char *d, size_t n,
+              size_t *tail)
 {
     const size_t dl = m->delim_len;
     const char *const dm = m->delim;
@@ -537,6 +551,22 @@ static __attribute__((noinline)) const char *line_run(weft_lines *p,
     if (dl == 2 && dm[0] != dm[1])
         return line_run_dl(p, m, d, d, n, tail, 2, false, 0, 0);
     return line_run_dl(p, m, d, d, n, tail, 0, false, 0, 0);
+}
+
+/* The hot path's entry: runs of lines, going on in the next LINE mode
+ * where a mode change alone ended a run (run_goes_on).  Returns where the
+ * delivered lines end; *tail as line_run_dl. */
+static __attribute__((noinline)) const char *line_run(weft_lines *p,
+                                                      const weft_mode *m,
+                                                      const char *d,
+                                                      size_t n, size_t *tail)
+{
+    const char *const end = d + n;
+    const char *s = line_run_mode(p, m, d, n, tail);
+    /* *tail == 0 short of the end: a poke ended the run. */
+    while (*tail == 0 && s != end && (m = run_goes_on(p)) != NULL)
+        s = line_run_mode(p, m, s, (size_t)(end - s), tail);
+    return s;
 }
 
 /* One turn of a LINE mode; returns the bytes used (0: need more input). */

@@ -12,6 +12,7 @@
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -364,6 +365,45 @@ class Runs(Behaviour):
         # token+ and the value's graph run each get a table and a loop.
         self.assertGreaterEqual(c.count('[256] = {'), 2)
         self.assertGreaterEqual(c.count('__builtin_ctz'), 2)
+
+
+# Each way out of the states that get a class table (gen/fastpath.py): the
+# first byte of the name (every kind of token byte, and bytes that are
+# not), the byte that ends the name, the bytes after the colon, after a
+# word of the value and in a gap.
+DISPATCH_CASES = [
+    (b'!:x\n', 'kv name="!" value="x"\nfinish 0\n'),
+    (b"~|^`_#$%&'*+-.:y\n", 'kv name="~|^`_#$%%&\'*+-.\" value="y"\nfinish 0\n'
+     .replace('%%', '%')),
+    (b'0:  \n', 'kv name="0" value=""\nfinish 0\n'),
+    (b'Z:a b  c \n', 'kv name="Z" value="a b  c"\nfinish 0\n'),
+    (b'a:b\x7f\n', 'mismatch kv "a:b\\x7f"\nerror -12\n'),
+    (b'a: \x01\n', 'mismatch kv "a: \\x01"\nerror -12\n'),
+    (b'a:b \x80\n', 'mismatch kv "a:b \\x80"\nerror -12\n'),
+    (b'a b:c\n', 'mismatch kv "a b:c"\nerror -12\n'),
+    (b'@a:b\n', 'mismatch kv "@a:b"\nerror -12\n'),
+    (b' a:b\n', 'mismatch kv " a:b"\nerror -12\n'),
+    (b'\x80:b\n', 'mismatch kv "\\x80:b"\nerror -12\n'),
+    (b':b\n', 'mismatch kv ":b"\nerror -12\n'),
+]
+
+
+class Dispatch(Behaviour):
+    """States whose compare tree became a class table (gen/fastpath.py):
+    every class, and bytes of none, at every split."""
+    NAME, SPEC, HOOKS, CASES = 'runs', RUNS_SPEC, '', DISPATCH_CASES
+
+    def test_tables_generated(self):
+        with open(os.path.join(self.tmp, 'runs.c')) as f:
+            c = f.read()
+        # The name's first byte (one way out) and the state after the
+        # colon (several) at least, in the line and the fused machine.
+        self.assertGreaterEqual(len(re.findall(r'__cls\d+\[256\] = \{', c)),
+                                2)
+        # The first byte of the name: a token byte, or no way out.
+        self.assertTrue(re.search(r'switch \( runs__\w+__cls\d+\[\(\*p\)\] '
+                                  r'\) \{\n\t\tcase 1: goto tr0;\n\t\}\n'
+                                  r'\tgoto st0;', c))
 
 
 FUSED_SPEC = r"""
