@@ -591,12 +591,13 @@ static int out_add(weft_conn *c, const void *data, size_t len)
     return evbuffer_add(c->out, data, len) < 0 ? WEFT_ENOMEM : 0;
 }
 
-/* Large writes with nothing queued before them go to the socket at once:
- * batching buys nothing at that size, and the copy into the output buffer
- * is saved.  Returns the bytes the kernel took. */
-static size_t write_direct(weft_conn *c, const void *data, size_t len)
+/* Writes of at least min bytes with nothing queued before them go to the
+ * socket at once: for large ones batching buys nothing, and the copy into
+ * the output buffer is saved.  Returns the bytes the kernel took. */
+static size_t write_direct(weft_conn *c, const void *data, size_t len,
+                           size_t min)
 {
-    if (c->mem || len < DIRECT_MIN || c->closing || pending(c) > 0)
+    if (c->mem || len < min || c->closing || c->finished || pending(c) > 0)
         return 0;
     ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n <= 0)
@@ -605,13 +606,12 @@ static size_t write_direct(weft_conn *c, const void *data, size_t len)
     return (size_t)n;
 }
 
-int weft_write(weft_conn *c, const void *data, size_t len)
+/* weft_write and weft_write_now past the echo fast path. */
+static int write_at(weft_conn *c, const void *data, size_t len, size_t min)
 {
-    if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0))
-        return 0;                   /* nothing else to do (slice_bound) */
     if (c->closing)
         return WEFT_ECLOSED;
-    size_t done = write_direct(c, data, len);
+    size_t done = write_direct(c, data, len, min);
     if (done > 0 && done == len) {
         check_marks(c);
         return 0;
@@ -622,6 +622,20 @@ int weft_write(weft_conn *c, const void *data, size_t len)
     if (out_add(c, (const char *)data + done, len - done))
         return WEFT_ENOMEM;
     return wrote(c);
+}
+
+int weft_write(weft_conn *c, const void *data, size_t len)
+{
+    if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0))
+        return 0;                   /* nothing else to do (slice_bound) */
+    return write_at(c, data, len, 1);
+}
+
+int weft_write_now(weft_conn *c, const void *data, size_t len)
+{
+    if (!len)
+        return c->closing ? WEFT_ECLOSED : 0;
+    return write_at(c, data, len, 1);
 }
 
 static __attribute__((noinline)) int writev_slow(weft_conn *c,

@@ -52,6 +52,12 @@ void *weft_conn_user(const weft_conn *c);
 /* Writing.  All return 0, or WEFT_ECLOSED once close/abort was called (the
  * bytes are dropped), or WEFT_ENOMEM.  Bytes are copied. */
 int weft_write(weft_conn *c, const void *data, size_t len);
+/* As weft_write, but with nothing queued before them the bytes go to the
+ * socket at once, in one send, instead of with the flush after the
+ * callback; what the kernel does not take is queued.  For a protocol that
+ * collects its replies to a read itself and writes them at the end of its
+ * feed (memcached's way): saves the copy into the output buffer. */
+int weft_write_now(weft_conn *c, const void *data, size_t len);
 int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt);
 int weft_printf(weft_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

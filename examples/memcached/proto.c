@@ -72,6 +72,23 @@ static void out_flush(mc_session *s)
     }
 }
 
+/* The replies to one read, collected in s->out, go to the socket now in
+ * one call (as memcached's sendmsg after a read), unless output is still
+ * queued before them; what the kernel does not take is buffered. */
+static void out_send(mc_session *s)
+{
+    if (!s->conn || s->out_len == 0)
+        return;
+    weft_write_now(s->conn, s->out, s->out_len);
+    s->srv->bytes_written += s->out_len;
+    s->out_len = 0;
+    if (s->out_cap > MC_OUT_KEEP) {
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
+}
+
 static void out_add(mc_session *s, const void *data, size_t n)
 {
     if (s->conn && n >= MC_DIRECT_WRITE) {
@@ -1011,7 +1028,7 @@ static size_t mc_feed(weft_conn *c, const char *data, size_t len)
     s->srv->bytes_read += len;
     size_t n = generated_feed(c, data, len);
     s->srv->bytes_read -= len - n;
-    out_flush(s);
+    out_send(s);
     return n;
 }
 

@@ -176,6 +176,64 @@ static void echo_over(const char *ep)
     weft_factory_free(sf);
 }
 
+/* ---- weft_write_now ---------------------------------------------------- */
+
+/* server: "n" is answered with weft_write_now alone, "q" with a weft_write
+ * and then weft_write_now; records what was still queued after each. */
+static size_t now_pending[2];
+static char now_got[16];
+static void now_data(weft_conn *c, const char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] == 'n') {
+            assert_int_equal(weft_write_now(c, "xyz", 3), 0);
+            now_pending[0] = weft_conn_pending(c);     /* sent at once */
+        } else {
+            assert_int_equal(weft_write(c, "a", 1), 0);
+            assert_int_equal(weft_write_now(c, "bc", 2), 0);
+            now_pending[1] = weft_conn_pending(c);     /* behind "a" */
+            weft_close(c);
+            assert_int_equal(weft_write_now(c, "d", 1), WEFT_ECLOSED);
+        }
+    }
+}
+static const weft_protocol now_server = {
+    .name = "now", .on_connect = echo_connect, .on_data = now_data,
+    .on_disconnect = s_disc,
+};
+
+/* client: sends "n", and "q" once "xyz" is back */
+static void now_connect(weft_conn *c) { C.connects++; weft_write(c, "n", 1); }
+static void now_client_data(weft_conn *c, const char *d, size_t n)
+{
+    assert_true(C.got + n < sizeof now_got);
+    memcpy(now_got + C.got, d, n);
+    C.got += n;
+    if (C.got == 3)
+        weft_write(c, "q", 1);
+}
+static const weft_protocol now_client = {
+    .name = "now-client", .on_connect = now_connect,
+    .on_data = now_client_data, .on_disconnect = c_disc,
+};
+
+static void test_write_now(void **state)
+{
+    (void)state;
+    memset(now_got, 0, sizeof now_got);
+    now_pending[0] = now_pending[1] = 99;
+    weft_factory *sf = weft_factory_new(R, &now_server, NULL, NULL);
+    weft_factory *cf = weft_factory_new(R, &now_client, NULL, NULL);
+    weft_port *p = listen_on("tcp:0:interface=127.0.0.1", sf);
+    connect_to(p, cf);
+    RUN_UNTIL(C.disconnects == 1 && S.disconnects == 1);
+    assert_int_equal(now_pending[0], 0);
+    assert_int_equal(now_pending[1], 3);
+    assert_string_equal(now_got, "xyzabc");
+    weft_factory_free(cf);
+    weft_factory_free(sf);
+}
+
 static void test_echo_tcp(void **state)
 {
     (void)state;
@@ -853,6 +911,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T_(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T_(test_echo_tcp),
+        T_(test_write_now),
         T_(test_echo_unix),
         T_(test_echo_tcp6),
         T_(test_close_flushes_10mib),
