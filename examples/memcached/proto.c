@@ -57,12 +57,14 @@ static char *out_reserve(mc_session *s, size_t n)
     return s->out + s->out_len;
 }
 
-/* Hands the buffered replies to the connection (one write per read). */
-static void out_flush(mc_session *s)
+/* Hands the buffered replies to the connection with write (weft_write,
+ * or weft_write_now at the end of a read's feed). */
+static void out_write(mc_session *s,
+                      int (*write)(weft_conn *, const void *, size_t))
 {
     if (!s->conn || s->out_len == 0)
         return;
-    weft_write(s->conn, s->out, s->out_len);
+    write(s->conn, s->out, s->out_len);
     s->srv->bytes_written += s->out_len;
     s->out_len = 0;
     if (s->out_cap > MC_OUT_KEEP) {
@@ -72,21 +74,18 @@ static void out_flush(mc_session *s)
     }
 }
 
-/* The replies to one read, collected in s->out, go to the socket now in
- * one call (as memcached's sendmsg after a read), unless output is still
- * queued before them; what the kernel does not take is buffered. */
+/* Before output that must follow the buffered replies. */
+static void out_flush(mc_session *s)
+{
+    out_write(s, weft_write);
+}
+
+/* The replies to one read go to the socket now in one call (as memcached's
+ * sendmsg after a read), unless output is still queued before them; what
+ * the kernel does not take is buffered. */
 static void out_send(mc_session *s)
 {
-    if (!s->conn || s->out_len == 0)
-        return;
-    weft_write_now(s->conn, s->out, s->out_len);
-    s->srv->bytes_written += s->out_len;
-    s->out_len = 0;
-    if (s->out_cap > MC_OUT_KEEP) {
-        free(s->out);
-        s->out = NULL;
-        s->out_cap = 0;
-    }
+    out_write(s, weft_write_now);
 }
 
 static void out_add(mc_session *s, const void *data, size_t n)
