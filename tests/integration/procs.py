@@ -228,6 +228,25 @@ def nginx_argv(exe, tmp, port, nofile, server, http="", user=None):
 
 # ---- /proc figures ---------------------------------------------------------
 
+def send_until_throttled(s, chunk, limit=256 << 20):
+    """Writes chunk repeated on the non-blocking socket s until the server
+    stops taking bytes for 0.5 s (it paused reading) or limit bytes went;
+    returns the bytes sent.  The stream stays the chunk repeated even where
+    send takes part of one."""
+    import select
+    s.setblocking(False)
+    sent = 0
+    while sent < limit:
+        _, w, _ = select.select([], [s], [], 0.5)
+        if not w:
+            break                      # blocked for 0.5 s: throttled
+        try:
+            sent += s.send(chunk[sent % len(chunk):])
+        except BlockingIOError:
+            pass
+    return sent
+
+
 def rss_bytes(pid):
     """Resident set size of a process, in bytes."""
     with open("/proc/%d/status" % pid) as f:

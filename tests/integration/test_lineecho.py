@@ -101,28 +101,15 @@ class LineEchoTest(unittest.TestCase):
         # more: the server does not buffer without bound (its line echo
         # takes the fast path, which must still mind the mark).  Then
         # every line comes back, in order.
-        import select
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
         s.settimeout(TIMEOUT)
         s.connect(("127.0.0.1", self.port))
-        s.setblocking(False)
         chunk = b"".join(b"line %08d.................\r\n" % i
                          for i in range(2048))          # 64 KiB
-        limit = 256 << 20
-        sent = 0
         try:
-            while sent < limit:
-                _, w, _ = select.select([], [s], [], 0.5)
-                if not w:
-                    break                  # blocked for 0.5 s: throttled
-                try:
-                    # send may take part of a chunk: the stream stays the
-                    # chunk repeated.
-                    sent += s.send(chunk[sent % len(chunk):])
-                except BlockingIOError:
-                    pass
+            sent = procs.send_until_throttled(s, chunk)
             self.assertLess(sent, 64 << 20, "server kept reading")
             s.setblocking(True)
             s.settimeout(TIMEOUT)

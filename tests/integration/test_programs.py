@@ -26,7 +26,8 @@ import time
 import unittest
 
 from tests.integration.procs import (SANITIZER_MARKS, TIMEOUT, Proc,
-                                     free_port, prog, tcp_port)
+                                     free_port, prog, send_until_throttled,
+                                     tcp_port)
 
 
 def recv_exactly(s, n, timeout=TIMEOUT):
@@ -428,7 +429,6 @@ class EchoTest(ProgramTest):
         """Echo output above the high-water mark stops the server reading,
         so a client that only writes soon cannot write more: the server
         does not buffer without bound.  Then everything comes back."""
-        import select
         p, (addr,) = self.server("weft-echo", "--listen",
                                  "tcp:0:interface=127.0.0.1")
         s = socket.socket()
@@ -437,20 +437,8 @@ class EchoTest(ProgramTest):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
         s.settimeout(TIMEOUT)
         s.connect(("127.0.0.1", tcp_port(addr)))
-        s.setblocking(False)
         chunk = random.Random(7).randbytes(65536)
-        limit = 256 << 20
-        sent = 0
-        while sent < limit:
-            _, w, _ = select.select([], [s], [], 0.5)
-            if not w:
-                break                      # blocked for 0.5 s: throttled
-            try:
-                # send may take part of a chunk: the stream stays the
-                # chunk repeated.
-                sent += s.send(chunk[sent % len(chunk):])
-            except BlockingIOError:
-                pass
+        sent = send_until_throttled(s, chunk)
         self.assertLess(sent, 64 << 20, "server kept reading")
         s.setblocking(True)
         got = recv_exactly(s, sent)
