@@ -628,7 +628,8 @@ int weft_write(weft_conn *c, const void *data, size_t len)
 {
     if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0))
         return 0;                   /* nothing else to do (slice_bound) */
-    return write_at(c, data, len, 1);
+    /* Only large writes skip the batching (docs/runtime.md, Flushing). */
+    return write_at(c, data, len, DIRECT_MIN);
 }
 
 int weft_write_now(weft_conn *c, const void *data, size_t len)
