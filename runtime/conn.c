@@ -628,6 +628,7 @@ int weft_write(weft_conn *c, const void *data, size_t len)
 {
     if (len < DIRECT_MIN && slice_fast(c, data, len, NULL, 0))
         return 0;                   /* nothing else to do (slice_bound) */
+    /* Only large writes skip the batching (docs/runtime.md, Flushing). */
     return write_at(c, data, len, DIRECT_MIN);
 }
 

@@ -6,7 +6,9 @@
  * and too_long callbacks for five modes (LINE, COUNTED, UNTIL, a second
  * LINE, CLOSE); action byte i % 16 says what the callback of the i-th
  * line / raw_end / too_long event does (nothing, switch mode with a count,
- * pause, stop, fail).  The stream is parsed whole, in chunks whose sizes
+ * pause, pause and resume at once, stop, fail); a configuration bit gives
+ * both LINE modes a `fused` hook (as generated parsers have), so the
+ * driver's one-pass mode change meets it too.  The stream is parsed whole, in chunks whose sizes
  * come from the chunking byte, and one byte at a time; the three canonical
  * traces (raw pieces merged) must be equal, and the driver's work counters
  * must stay linear.  A pause is resumed by the harness as soon as feed
@@ -58,7 +60,13 @@ static void act(harness *h)
     if (h->events > 20000)
         return;
     switch (a % 12) {
-    case 0: case 1: case 2: case 3:
+    case 0: case 1: case 2:
+        break;
+    case 3:
+        if (a >= 128) {                               /* no pause at all */
+            weft_lines_pause(p);
+            weft_lines_resume(p);
+        }
         break;
     case 4:
         weft_lines_set_mode(p, 1, a >> 4);            /* counted */
@@ -141,6 +149,26 @@ static void on_raw(weft_lines *p, const char *d, size_t n)
     h->last_raw_len_at = h->trace.len - n - sizeof n;
 }
 
+/* A `fused` hook (lines.h) as generated parsers have one: finds lines
+ * itself, bounded like the driver, while nothing halts and the mode has no
+ * next; leaves lines of odd length to the driver, so both paths mix. */
+static size_t fused_line(weft_lines *p, const char *d, size_t n)
+{
+    const weft_mode *m = &p->modes[weft_lines_mode(p)];
+    size_t used = 0;
+    do {
+        size_t lim = m->max_line + m->delim_len;
+        size_t win = n - used < lim ? n - used : lim;
+        const char *s = d + used;
+        const char *hit = memmem(s, win, m->delim, m->delim_len);
+        if (!hit || (size_t)(hit - s) % 2)
+            break;
+        on_line(p, s, (size_t)(hit - s));
+        used += (size_t)(hit - s) + m->delim_len;
+    } while (m->next < 0 && used < n && !weft__lines_halted(p));
+    return used;
+}
+
 static const char *const delims[8] = {"\n", "\r\n", "", "\r\n\r\n",
                                       "ab", "aab", "--", "aXa"};
 static const size_t delim_lens[8] = {1, 2, 1, 4, 2, 3, 2, 3};
@@ -178,9 +206,16 @@ static void build_modes(const uint8_t *cfg, weft_mode *m)
     m[3].kind = WEFT_MODE_LINE;
     m[3].delim = delims[cfg[5] % 8];
     m[3].delim_len = delim_lens[cfg[5] % 8];
-    m[3].max_line = cfg[6] % 40;
+    /* Lines over a block (64 bytes) and up to a few blocks too. */
+    m[3].max_line = cfg[6] & 64 ? 60 + (size_t)(cfg[6] % 64) * 4
+                                : cfg[6] % 40;
     m[3].too_long = cfg[5] & 8 ? on_long : NULL;
     m[3].next = cfg[5] & 16 ? 0 : -1;
+
+    if (cfg[7] & 4) {
+        m[0].fused = fused_line;
+        m[3].fused = fused_line;
+    }
 
     m[4].kind = WEFT_MODE_CLOSE;
     m[4].next = cfg[7] & 1 ? 0 : -1;
