@@ -48,37 +48,10 @@ _START = re.compile(r'^static const int (\w+)_start = \d+;$', re.M)
 _LINE = re.compile(r'^#line (\d+) "([^"]*)"\s*$')
 
 
-def loop_sets(xml_text):
-    """{machine name: {state id: sorted list of bytes}} for the states that
-    go back to themselves without an action on at least MIN_SET bytes."""
-    root = ET.fromstring(xml_text)
-    out = {}
-    for rd in root.iter('ragel_def'):
-        name = rd.get('name')
-        machine = rd.find('machine')
-        alph = rd.find('alphtype')
-        if machine is None or alph is None or alph.text != 'uchar':
-            continue                      # tables index unsigned bytes
-        states = {}
-        for st in machine.iter('state'):
-            sid = int(st.get('id'))
-            loop = []
-            tl = st.find('trans_list')
-            for t in (tl if tl is not None else ()):
-                f = t.text.split()
-                lo, hi, target, action = int(f[0]), int(f[1]), int(f[2]), f[3]
-                if target == sid and action == 'x':
-                    loop.extend(range(lo, hi + 1))
-            if len(loop) >= MIN_SET:
-                states[sid] = sorted(set(b for b in loop if 0 <= b <= 255))
-        out[name] = states
-    return out
-
-
 def state_trans(xml_text):
     """{machine name: {state id: {byte: (target, action)}}} for every state
-    of the uchar machines; a byte missing from a state's map goes to the
-    error state."""
+    of the uchar machines (tables index unsigned bytes); a byte missing
+    from a state's map goes to the error state."""
     root = ET.fromstring(xml_text)
     out = {}
     for rd in root.iter('ragel_def'):
@@ -100,11 +73,30 @@ def state_trans(xml_text):
     return out
 
 
-def _table(name, members):
-    flags = ['1' if b in members else '0' for b in range(256)]
-    rows = [', '.join(flags[i:i + 32]) for i in range(0, 256, 32)]
+def loop_sets(every):
+    """{machine name: {state id: sorted list of bytes}} for the states that
+    go back to themselves without an action on at least MIN_SET bytes;
+    every: state_trans()."""
+    out = {}
+    for name, states in every.items():
+        out[name] = {}
+        for sid, trans in states.items():
+            loop = sorted(b for b, k in trans.items() if k == (str(sid), 'x'))
+            if len(loop) >= MIN_SET:
+                out[name][sid] = loop
+    return out
+
+
+def _c_table(name, values):
+    """A static 256-byte C table of values (one per byte)."""
+    cells = [str(v) for v in values]
+    rows = [', '.join(cells[i:i + 32]) for i in range(0, 256, 32)]
     return ('static const unsigned char %s[256] = {\n\t%s\n};\n'
             % (name, ',\n\t'.join(rows)))
+
+
+def _table(name, members):
+    return _c_table(name, [1 if b in members else 0 for b in range(256)])
 
 
 def _loop(table, sid, tail_label):
@@ -336,18 +328,15 @@ def _dispatch(seg, machine, sid, trans, known):
     for i, k in enumerate(keys):
         code += '\t\tcase %d: goto %s;\n' % (i + 1, label[k])
     code += '\t}\n\tgoto %s;\n' % last
-    flags = [str(c) for c in cls]
-    rows = [', '.join(flags[i:i + 32]) for i in range(0, 256, 32)]
-    tab = ('static const unsigned char %s[256] = {\n\t%s\n};\n'
-           % (table, ',\n\t'.join(rows)))
-    return seg[:at] + code + seg[at:], tab if fresh else None
+    tab = _c_table(table, cls) if fresh else None
+    return seg[:at] + code + seg[at:], tab
 
 
 def add_run_loops(c_text, xml_text, out_name):
     """c_text with the run loops added; #line directives naming out_name
     (the C file itself) are shifted by the lines inserted before them."""
-    sets = loop_sets(xml_text)
     every = state_trans(xml_text)
+    sets = loop_sets(every)
     known = {}
     starts = [(m.start(), m.group(1)) for m in _START.finditer(c_text)]
     if not starts:
