@@ -354,6 +354,17 @@ static inline bool run_ends(weft_lines *p, const weft_mode *m)
     return true;
 }
 
+/* The candidates for a delimiter's last byte c in the block at s (up to
+ * end).  skip_first: a candidate at s itself is not one (a two-byte
+ * delimiter ending there would start at s[-1], which is not this run's). */
+static inline uint64_t start_mask(const char *s, const char *end, char c,
+                                  bool skip_first)
+{
+    size_t n = (size_t)(end - s);
+    uint64_t mask = eq_mask(s, n < 64 ? n : 64, c);
+    return skip_first ? mask & ~(uint64_t)1 : mask;
+}
+
 /* A LINE mode without a `line` hook: its lines are dropped. */
 static void no_line(weft_lines *p, const char *line, size_t len)
 {
@@ -415,17 +426,8 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d,
 
     p->switched = 0;
     p->poked = m->next >= 0;              /* `next`: stop after one line */
-    if (FUSED) {
-        /* line_run_fused called the hook at start already. */
-        mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
-                       last);
-        if (KIND == 2 && s == d)
-            mask &= ~(uint64_t)1;         /* d[-1] is not ours */
-    } else {
-        mask = eq_mask(blk, n < 64 ? n : 64, last);
-        if (KIND == 2)
-            mask &= ~(uint64_t)1;         /* d[-1] is not ours */
-    }
+    /* FUSED: line_run_fused called the hook at start already. */
+    mask = start_mask(s, end, last, KIND == 2 && s == d);
     for (;;) {
         while (__builtin_expect(mask != 0, 1)) {
             const char *hit = blk + low_bit(mask);
@@ -487,10 +489,7 @@ line_run_dl(weft_lines *p, const weft_mode *m, const char *d,
             }
         }
         blk = s;
-        mask = eq_mask(blk, (size_t)(end - s) < 64 ? (size_t)(end - s) : 64,
-                       last);
-        if (KIND == 2 && s == d)
-            mask &= ~(uint64_t)1;
+        mask = start_mask(s, end, last, KIND == 2 && s == d);
     }
 }
 
