@@ -146,8 +146,11 @@ weft__echo *weft__conn_echo(weft_conn *c)
     return c && c->r ? &c->r->echo : &no_echo;
 }
 
-/* Hands the pending slice to c's output (or straight to the socket). */
-static void slice_move(weft_conn *c)
+/* Hands the pending slice to c's output (or straight to the socket).  The
+ * fast path's limit stays right: the slice's end does not move and the
+ * output does not grow (the slice's bytes were counted already), so the
+ * slice_bound of the write that follows, or of the next feed, is enough. */
+static void slice_flush(weft_conn *c)
 {
     weft_reactor *r = c->r;
     if (!r || r->echo.conn != c || r->echo.end == r->slice_p)
@@ -192,12 +195,6 @@ static void slice_move(weft_conn *c)
         abort();                   /* like the other small adds below */
     if (evbuffer_add(c->out, p, n) < 0)
         abort();
-}
-
-static void slice_flush(weft_conn *c)
-{
-    slice_move(c);
-    slice_bound(c);
 }
 
 static size_t high_mark(const weft_conn *c)
@@ -654,7 +651,7 @@ static __attribute__((noinline)) int writev_slow(weft_conn *c,
 
 int weft_writev(weft_conn *c, const struct iovec *iov, int iovcnt)
 {
-    /* A send_line echoing its input: no copy, and below slice_lim nothing
+    /* A send_line echoing its input: no copy, and below echo.lim nothing
      * else to do (depth > 0 during a feed: settling happens when the
      * feed's callback returns; see slice_bound).  The rest is out of line,
      * so this path needs no stack frame. */

@@ -49,9 +49,9 @@ static const weft_producer le_producer = {
 /* The producer is registered up front (as Twisted's registerProducer in
  * connectionMade), not on demand like examples/common/flow.h: the runtime
  * keeps a line echo's watermark accounting off the per-line path
- * (slice_lim in runtime/conn.c), so each line costs only its send_line,
- * at the price of the connection's watermark bookkeeping (a few hundred
- * bytes) from the start. */
+ * (echo.lim, set by slice_bound in runtime/conn.c), so each line costs
+ * only its send_line, at the price of the connection's watermark
+ * bookkeeping (a few hundred bytes) from the start. */
 static void on_connect(lineecho_parser *p)
 {
     weft_conn_set_producer(lineecho_conn(p), &le_producer, p);

@@ -1,6 +1,6 @@
 /* test_echo_marks.c — a generated line echo (spec/lineecho.weft, the
  * server of bench/echo) over memconn: the echo fast path of conn.c
- * (slice_fast, bounded by slice_lim) must keep every rule the slow path
+ * (slice_fast, bounded by echo.lim) must keep every rule the slow path
  * keeps (it runs inline in the generated lineecho_send_line).
  *
  * - Watermarks: with a producer registered, pause_producing runs right
