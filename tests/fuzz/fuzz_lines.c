@@ -21,6 +21,7 @@
 
 #include "error.h"
 #include "lines.h"
+#include "../unit/fused_standin.h"
 
 typedef struct tbuf {
     char *p;
@@ -149,24 +150,10 @@ static void on_raw(weft_lines *p, const char *d, size_t n)
     h->last_raw_len_at = h->trace.len - n - sizeof n;
 }
 
-/* A `fused` hook (lines.h) as generated parsers have one: finds lines
- * itself, bounded like the driver, while nothing halts and the mode has no
- * next; leaves lines of odd length to the driver, so both paths mix. */
+/* A fused hook for LINE modes (fused_standin.h), through on_line. */
 static size_t fused_line(weft_lines *p, const char *d, size_t n)
 {
-    const weft_mode *m = &p->modes[weft_lines_mode(p)];
-    size_t used = 0;
-    do {
-        size_t lim = m->max_line + m->delim_len;
-        size_t win = n - used < lim ? n - used : lim;
-        const char *s = d + used;
-        const char *hit = memmem(s, win, m->delim, m->delim_len);
-        if (!hit || (size_t)(hit - s) % 2)
-            break;
-        on_line(p, s, (size_t)(hit - s));
-        used += (size_t)(hit - s) + m->delim_len;
-    } while (m->next < 0 && used < n && !weft__lines_halted(p));
-    return used;
+    return standin_fused(p, d, n, on_line);
 }
 
 static const char *const delims[8] = {"\n", "\r\n", "", "\r\n\r\n",

@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "lines.h"
+#include "fused_standin.h"
 
 #define MAX_MODES 8
 #define MAX_RULES 16
@@ -723,28 +724,10 @@ static void on_raw_end(weft_lines *p)
     run_actions(h, E_END, ++h->nend, 0, 0);
 }
 
-/* A `fused` hook (lines.h) for LINE modes, as generated parsers have one:
- * it finds lines itself, bounded by max_line + delim_len like the driver,
- * and delivers them through on_line while nothing halts; it leaves lines
- * of odd length to the driver (as a grammar leaves a mismatch), so the
- * replays mix both paths.  Every case must give the same trace with it. */
+/* A fused hook for LINE modes (fused_standin.h), through on_line. */
 static size_t fused_line(weft_lines *p, const char *d, size_t n)
 {
-    harness *h = H(p);
-    const weft_mode *m = &h->modes[weft_lines_mode(p)];
-    size_t used = 0;
-    do {
-        size_t lim = m->max_line > SIZE_MAX - m->delim_len
-                     ? SIZE_MAX : m->max_line + m->delim_len;
-        size_t win = n - used < lim ? n - used : lim;
-        const char *s = d + used;
-        const char *hit = memmem(s, win, m->delim, m->delim_len);
-        if (!hit || (size_t)(hit - s) % 2)
-            break;
-        on_line(p, s, (size_t)(hit - s));
-        used += (size_t)(hit - s) + m->delim_len;
-    } while (m->next < 0 && used < n && !weft__lines_halted(p));
-    return used;
+    return standin_fused(p, d, n, on_line);
 }
 
 /* Offers the pending bytes (the "runtime input buffer") until they are
