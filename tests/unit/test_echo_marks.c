@@ -138,13 +138,19 @@ typedef struct fixture {
     weft_protocol proto;
 } fixture;
 
-static int setup(void **state)
+/* The default test state: a producer with marks HIGH / LOW. */
+static void reset_state(void)
 {
-    fixture *fx = calloc(1, sizeof *fx);
     memset(&S, 0, sizeof S);
     S.high = HIGH;
     S.low = LOW;
     S.producer = true;
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    reset_state();
     fx->r = weft_reactor_new_manual();
     lineecho_protocol_init(&fx->proto, &callbacks, 0);
     fx->f = weft_factory_new(fx->r, &fx->proto, NULL, NULL);
@@ -170,6 +176,16 @@ static char *make_input(int nlines, size_t *len)
                  "line %08d...................\r\n", i);
     *len = (size_t)nlines * LINE;
     return in;
+}
+
+/* A connection with a slow reader (it drains only when told), fed
+ * in[0..len) in one piece. */
+static weft_conn *feed_whole(fixture *fx, const char *in, size_t len)
+{
+    weft_conn *c = weft_memconn_new(fx->f);
+    weft_memconn_set_slow_reader(c, true);
+    weft_memconn_receive(c, in, len);
+    return c;
 }
 
 /* Feeds in[0..len) in pieces ending at the cuts, with a slow reader that
@@ -215,9 +231,7 @@ static void test_pause_right_after_crossing(void **state)
     fixture *fx = *state;
     size_t len;
     char *in = make_input(NLINES, &len);
-    weft_conn *c = weft_memconn_new(fx->f);
-    weft_memconn_set_slow_reader(c, true);
-    weft_memconn_receive(c, in, len);
+    weft_conn *c = feed_whole(fx, in, len);
     assert_int_equal(S.pauses, 1);
     assert_int_equal(S.lines_at_pause, 30);
     assert_int_equal(S.lines, 30);
@@ -238,10 +252,7 @@ static void test_marks_every_split(void **state)
     size_t len;
     char *in = make_input(60, &len);
     for (size_t cut = 1; cut < len; cut += 7) {
-        memset(&S, 0, sizeof S);
-        S.high = HIGH;
-        S.low = LOW;
-        S.producer = true;
+        reset_state();
         size_t cuts[1] = {cut};
         run_split(fx, in, len, cuts, 1);
     }
@@ -270,9 +281,7 @@ static void test_default_marks(void **state)
     S.low = 16384;
     size_t len;
     char *in = make_input(2000, &len);
-    weft_conn *c = weft_memconn_new(fx->f);
-    weft_memconn_set_slow_reader(c, true);
-    weft_memconn_receive(c, in, len);
+    weft_conn *c = feed_whole(fx, in, len);
     assert_int_equal(S.pauses, 1);
     assert_int_equal(S.lines, 1928);
     assert_int_equal(S.pending_at_pause, 1928 * LINE);
@@ -295,9 +304,7 @@ static void test_output_buffer_counts(void **state)
     S.extra = 2000;
     size_t len;
     char *in = make_input(NLINES, &len);
-    weft_conn *c = weft_memconn_new(fx->f);
-    weft_memconn_set_slow_reader(c, true);
-    weft_memconn_receive(c, in, len);
+    weft_conn *c = feed_whole(fx, in, len);
     assert_int_equal(S.pauses, 1);
     assert_int_equal(S.lines_at_pause, 5);
     assert_int_equal(S.lines, 5);
@@ -317,9 +324,7 @@ static void test_register_late(void **state)
     S.low = 50;
     size_t len;
     char *in = make_input(NLINES, &len);
-    weft_conn *c = weft_memconn_new(fx->f);
-    weft_memconn_set_slow_reader(c, true);
-    weft_memconn_receive(c, in, len);
+    weft_conn *c = feed_whole(fx, in, len);
     assert_int_equal(S.pauses, 1);
     assert_int_equal(S.lines, 10);
     assert_int_equal(S.pending_at_pause, 10 * LINE);
