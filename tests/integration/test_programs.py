@@ -693,18 +693,25 @@ class NcTest(ProgramTest):
         self.assertEqual(rc, 0, err)
         self.assert_clean(err)
 
-    def test_nc_timeout_option_overrides_endpoint_timeout(self):
-        """--timeout wins over a timeout= in the endpoint string (connect
-        hangs on a full accept queue, as in test_nc_connect_timeout)."""
+    def nc_times_out(self, endpoint):
+        """Runs weft-nc --timeout 0.5 --connect endpoint % port, where
+        port's accept queue is full; checks that it fails with "timed
+        out", never early; returns (seconds taken, stderr)."""
         with FullBacklog() as fb:
             t0 = time.monotonic()
             rc, out, err = self.run_prog(
                 "weft-nc", "--timeout", "0.5", "--connect",
-                "tcp:host=127.0.0.1:port=%d:timeout=60" % fb.port)
+                endpoint % fb.port)
             took = time.monotonic() - t0
         self.assertEqual(rc, 1, err)
         self.assertIn("timed out", err)
-        self.assertGreaterEqual(took, 0.5)
+        self.assertGreaterEqual(took, 0.5)     # never early
+        return took, err
+
+    def test_nc_timeout_option_overrides_endpoint_timeout(self):
+        """--timeout wins over a timeout= in the endpoint string (connect
+        hangs on a full accept queue, as in test_nc_connect_timeout)."""
+        took, err = self.nc_times_out("tcp:host=127.0.0.1:port=%d:timeout=60")
         # Far below the endpoint's 60 s, however slow the machine.
         self.assertLess(took, 30)
 
@@ -747,15 +754,7 @@ class NcTest(ProgramTest):
     def test_nc_connect_timeout(self):
         """A listener whose accept queue is full makes Linux drop further
         SYNs, so a connect on loopback hangs until the timeout."""
-        with FullBacklog() as fb:
-            t0 = time.monotonic()
-            rc, out, err = self.run_prog(
-                "weft-nc", "--timeout", "0.5", "--connect",
-                "tcp:host=127.0.0.1:port=%d" % fb.port)
-            took = time.monotonic() - t0
-        self.assertEqual(rc, 1, err)
-        self.assertIn("timed out", err)
-        self.assertGreaterEqual(took, 0.5)     # never early
+        took, err = self.nc_times_out("tcp:host=127.0.0.1:port=%d")
         self.assertLess(took, TIMEOUT)         # and it does give up
         self.assert_clean(err)
 
